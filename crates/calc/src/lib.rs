@@ -1,0 +1,1 @@
+//! The sifr formula language.
