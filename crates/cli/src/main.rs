@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "sifr", version, about = "Carbon accounting engine: formulas, pipelines, metrics and audit in one binary")]
+#[command(
+    name = "sifr",
+    version,
+    about = "Carbon accounting engine: formulas, pipelines, metrics and audit in one binary"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
