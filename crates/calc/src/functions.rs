@@ -233,6 +233,21 @@ pub(crate) fn compile(
     })
 }
 
+/// A compiled AS_TIMESTAMP pattern. Rounding down uses the zone's offset at the rounded
+/// instant (the start of March in Denver is 07:00Z, not the 06:00Z that reusing the offset of
+/// a March 21 value would give).
+fn timestamp_pattern(
+    pattern: &str,
+    timezone: Option<&str>,
+    locale: Option<&str>,
+    round_down_to: Option<&str>,
+) -> Result<sifr_javatime::TimestampPattern, sifr_javatime::TimestampError> {
+    Ok(
+        sifr_javatime::TimestampPattern::new(pattern, timezone, locale, round_down_to)?
+            .with_rounding_offset(sifr_javatime::RoundingOffset::ZoneRules),
+    )
+}
+
 fn constant_text(node: &Node) -> Option<&str> {
     match node.constant()? {
         Value::Str(s) => Some(s),
@@ -428,7 +443,7 @@ impl CallNode {
                         let timezone = option(timezone, "timezone")?;
                         let locale = option(locale, "locale")?;
                         let round = option(round_down_to, "roundDownTo")?;
-                        sifr_javatime::TimestampPattern::new(
+                        timestamp_pattern(
                             &pattern,
                             timezone.as_deref(),
                             locale.as_deref(),
