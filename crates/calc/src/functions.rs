@@ -113,7 +113,7 @@ pub(crate) fn compile(
         Function::Switch => {
             let value = arg();
             let rest: Vec<Node> = args.collect();
-            if rest.len() % 2 != 0 {
+            if !rest.len().is_multiple_of(2) {
                 return Err(compiler.error(
                     expr,
                     "The SWITCH function requires a list of values to check along with their corresponding results.",

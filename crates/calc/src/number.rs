@@ -110,10 +110,10 @@ fn build(
     if digits.is_empty() {
         return Ok(Decimal::ZERO);
     }
-    if let Some(keep) = significant {
-        if digits.len() > keep {
-            exponent += round_half_even(&mut digits, keep) as i64;
-        }
+    if let Some(keep) = significant
+        && digits.len() > keep
+    {
+        exponent += round_half_even(&mut digits, keep) as i64;
     }
     // Trailing zeros carry no information once the exponent absorbs them.
     while digits.len() > 1 && digits.last() == Some(&0) {

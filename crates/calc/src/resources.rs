@@ -180,7 +180,7 @@ impl Dataset {
     }
 
     /// The index of one column, built on first use.
-    pub fn index(&self, column: usize) -> &PhraseIndex {
+    pub fn column_index(&self, column: usize) -> &PhraseIndex {
         self.indexes[column].get_or_init(|| {
             PhraseIndex::build((0..self.row_count()).map(|row| self.cell(row, column)))
         })
@@ -189,7 +189,8 @@ impl Dataset {
     /// The first row (in file order) whose `column` cell contains the words of `value` as
     /// consecutive words, ignoring case and punctuation.
     pub fn find(&self, column: usize, value: &str) -> Option<usize> {
-        self.index(column).find(value, |row| self.cell(row, column))
+        self.column_index(column)
+            .find(value, |row| self.cell(row, column))
     }
 
     /// Approximate heap bytes held, indexes included.
