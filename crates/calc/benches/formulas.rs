@@ -114,6 +114,25 @@ fn evaluation(c: &mut Criterion) {
     );
 }
 
+/// The index probe behind a LOOKUP value seen for the first time.
+fn dataset_probe(c: &mut Criterion) {
+    let resources = Resources::new(100_000);
+    let dataset = &resources.dataset;
+    let values: Vec<String> = (0..1024).map(|i| format!("FUEL TYPE {}", i * 97)).collect();
+    let column = dataset.column("fuel").expect("the column exists");
+    assert_eq!(dataset.find(column, &values[3]), Some(3 * 97));
+    let mut next = 0;
+    let mut group = c.benchmark_group("dataset");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("find_100k_rows_uncached", |b| {
+        b.iter(|| {
+            next = (next + 1) % values.len();
+            dataset.find(column, black_box(&values[next]))
+        })
+    });
+    group.finish();
+}
+
 fn compilation(c: &mut Criterion) {
     let schema = Schema::new(["date", "fuel", "therms"]);
     let formula = "IMPACT(LOOKUP(:fuel,'fuels','fuel','activity'),'co2e','co2') * :therms * \
@@ -123,5 +142,5 @@ fn compilation(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, evaluation, compilation);
+criterion_group!(benches, evaluation, dataset_probe, compilation);
 criterion_main!(benches);

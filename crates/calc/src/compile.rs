@@ -81,6 +81,8 @@ impl Program {
             schema: &schema,
             variables: HashMap::new(),
             assigns_group: false,
+            program: PROGRAMS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            sites: 0,
         };
         let statements = parsed
             .formula
@@ -175,7 +177,13 @@ pub(crate) struct Compiler<'a> {
     schema: &'a Schema,
     variables: HashMap<String, usize>,
     assigns_group: bool,
+    /// This program's identity, for per-session caches of its call sites.
+    program: u64,
+    sites: u32,
 }
+
+/// Source of program identities.
+static PROGRAMS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Compiler<'_> {
     pub(crate) fn text(&self, expr: &Expr) -> Arc<str> {
@@ -188,6 +196,15 @@ impl Compiler<'_> {
             line,
             column,
             message: message.into(),
+        }
+    }
+
+    /// A new call site whose resolution a session may remember.
+    pub(crate) fn site(&mut self) -> functions::SiteId {
+        self.sites += 1;
+        functions::SiteId {
+            program: self.program,
+            call: self.sites,
         }
     }
 

@@ -2,13 +2,16 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::audit::Audit;
 use crate::compile::{Node, Program};
+use crate::functions::{SiteId, SiteMemo};
 use crate::number;
 use crate::resources::{PinnedResources, ResourceSource};
 use crate::syntax::ast::BinOp;
+use rust_decimal::Decimal;
+
 use crate::value::{Kind, Value};
 
 /// A formula that failed on a row. The message names what failed and why.
@@ -63,6 +66,8 @@ impl Refs for HashMap<String, Value> {
 pub struct Session {
     pub(crate) resources: PinnedResources,
     pub(crate) group_context: String,
+    /// What call sites with constant resource arguments resolved.
+    memos: RwLock<HashMap<SiteId, SiteMemo>>,
 }
 
 impl Session {
@@ -70,7 +75,24 @@ impl Session {
         Session {
             resources: PinnedResources::new(source),
             group_context: group_context.into(),
+            memos: RwLock::default(),
         }
+    }
+
+    pub(crate) fn memo(&self, site: SiteId) -> Option<SiteMemo> {
+        self.memos
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&site)
+            .cloned()
+    }
+
+    pub(crate) fn remember(&self, site: SiteId, memo: SiteMemo) {
+        self.memos
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(site)
+            .or_insert(memo);
     }
 
     pub fn group_context(&self) -> &str {
@@ -187,14 +209,17 @@ impl Frame<'_> {
                     "Provided token '{name}' not found as a pipeline parameter or variable."
                 ))),
             },
-            Node::Neg(inner) => match self.eval(inner)? {
-                Value::Number(n) => Ok(Value::Number(-n)),
-                _ => Err(EvalError::new("Signed expressions must be numeric.")),
-            },
+            Node::Neg(_) => self.number(node).and_then(|n| {
+                n.map(Value::Number)
+                    .ok_or_else(|| EvalError::new("Signed expressions must be numeric."))
+            }),
+            Node::Binary { op, lhs, rhs, text } if op.is_arithmetic() => {
+                self.arithmetic(*op, lhs, rhs, text).map(Value::Number)
+            }
             Node::Binary { op, lhs, rhs, text } => {
                 let left = self.eval(lhs)?;
                 let right = self.eval(rhs)?;
-                binary(*op, left, right, text)
+                compare(*op, &left, &right, text).map(Value::Bool)
             }
             Node::Set {
                 slot,
@@ -238,6 +263,63 @@ impl Frame<'_> {
         }
     }
 
+    /// Evaluates an operand of arithmetic: `Some` number, or `None` for a value of another
+    /// kind. Arithmetic subtrees are computed on decimals directly, without wrapping every
+    /// intermediate result in a [`Value`].
+    fn number(&mut self, node: &Node) -> Result<Option<Decimal>, EvalError> {
+        match node {
+            Node::Const(Value::Number(n)) => Ok(Some(*n)),
+            Node::Param { slot, key } => {
+                let value = &self.row.params[*slot];
+                let number = match value {
+                    Value::Number(n) => Some(*n),
+                    _ => None,
+                };
+                if let Some(audit) = self.audit.as_deref_mut() {
+                    audit.record(key, value.to_string());
+                }
+                Ok(number)
+            }
+            Node::Neg(inner) => match self.number(inner)? {
+                Some(n) => Ok(Some(-n)),
+                None => Err(EvalError::new("Signed expressions must be numeric.")),
+            },
+            Node::Binary { op, lhs, rhs, text } if op.is_arithmetic() => {
+                self.arithmetic(*op, lhs, rhs, text).map(Some)
+            }
+            other => Ok(match self.eval(other)? {
+                Value::Number(n) => Some(n),
+                _ => None,
+            }),
+        }
+    }
+
+    /// `+ - * / ^`: both sides are evaluated, then each must be a number.
+    fn arithmetic(
+        &mut self,
+        op: BinOp,
+        lhs: &Node,
+        rhs: &Node,
+        text: &str,
+    ) -> Result<Decimal, EvalError> {
+        let left = self.number(lhs)?;
+        let right = self.number(rhs)?;
+        let (a, b) = match (left, right) {
+            (Some(a), Some(b)) => (a, b),
+            (Some(_), None) => return Err(operand_error("Right", op, text)),
+            (None, _) => return Err(operand_error("Left", op, text)),
+        };
+        let cannot =
+            |e: &dyn std::fmt::Display| EvalError::new(format!("'{text}' cannot be computed: {e}"));
+        match op {
+            BinOp::Add => number::add(a, b).map_err(|e| cannot(&e)),
+            BinOp::Sub => number::sub(a, b).map_err(|e| cannot(&e)),
+            BinOp::Mul => number::mul(a, b).map_err(|e| cannot(&e)),
+            BinOp::Div => number::div(a, b).map_err(|e| cannot(&e)),
+            _ => number::pow(a, b).map_err(|e| cannot(&e)),
+        }
+    }
+
     /// Evaluates a node whose value is used as text; the `null` literal has no text.
     pub(crate) fn text(&mut self, node: &Node, what: &str) -> Result<String, EvalError> {
         match self.eval(node)? {
@@ -247,36 +329,15 @@ impl Frame<'_> {
     }
 }
 
-fn binary(op: BinOp, left: Value, right: Value, text: &str) -> Result<Value, EvalError> {
+fn operand_error(side: &str, op: BinOp, text: &str) -> EvalError {
     let operation = match op {
         BinOp::Add | BinOp::Sub => "add/subtract",
         BinOp::Mul | BinOp::Div => "multiple/divide",
-        BinOp::Pow => "power",
-        _ => return compare(op, &left, &right, text).map(Value::Bool),
+        _ => "power",
     };
-    let (a, b) = match (left, right) {
-        (Value::Number(a), Value::Number(b)) => (a, b),
-        (Value::Number(_), _) => {
-            return Err(EvalError::new(format!(
-                "Right side of '{text}' {operation} operation must be a number."
-            )));
-        }
-        _ => {
-            return Err(EvalError::new(format!(
-                "Left side of '{text}' {operation} operation must be a number."
-            )));
-        }
-    };
-    let result = match op {
-        BinOp::Add => number::add(a, b)?,
-        BinOp::Sub => number::sub(a, b)?,
-        BinOp::Mul => number::mul(a, b)?,
-        BinOp::Div => number::div(a, b)
-            .map_err(|e| EvalError::new(format!("'{text}' cannot be computed: {e}")))?,
-        _ => number::pow(a, b)
-            .map_err(|e| EvalError::new(format!("'{text}' cannot be computed: {e}")))?,
-    };
-    Ok(Value::Number(result))
+    EvalError::new(format!(
+        "{side} side of '{text}' {operation} operation must be a number."
+    ))
 }
 
 fn compare(op: BinOp, left: &Value, right: &Value, text: &str) -> Result<bool, EvalError> {

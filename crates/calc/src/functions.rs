@@ -1,7 +1,8 @@
 //! The function library: compiling each call (static checks, constant arguments prepared once)
 //! and evaluating it.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -68,6 +69,8 @@ pub(crate) enum CallNode {
         impact: Node,
         component: Node,
         options: ResourceOptions,
+        /// Set when every argument is a constant: the factor is resolved once per session.
+        site: Option<SiteId>,
     },
     Lookup {
         value: Node,
@@ -75,6 +78,9 @@ pub(crate) enum CallNode {
         key_column: Node,
         output_column: Node,
         options: ResourceOptions,
+        /// Set when everything but the value is a constant: the dataset is resolved once per
+        /// session and results are remembered per value.
+        site: Option<SiteId>,
     },
     Caml(Node),
     Custom {
@@ -210,19 +216,37 @@ pub(crate) fn compile(
                 compiled,
             }
         }
-        Function::Impact => CallNode::Impact {
-            activity: arg(),
-            impact: arg(),
-            component: arg(),
-            options: ResourceOptions::compile(compiler, call)?,
-        },
-        Function::Lookup => CallNode::Lookup {
-            value: arg(),
-            dataset: arg(),
-            key_column: arg(),
-            output_column: arg(),
-            options: ResourceOptions::compile(compiler, call)?,
-        },
+        Function::Impact => {
+            let (activity, impact, component) = (arg(), arg(), arg());
+            let options = ResourceOptions::compile(compiler, call)?;
+            let constant = [&activity, &impact, &component]
+                .iter()
+                .all(|n| n.constant().is_some())
+                && options.are_constant();
+            CallNode::Impact {
+                activity,
+                impact,
+                component,
+                options,
+                site: constant.then(|| compiler.site()),
+            }
+        }
+        Function::Lookup => {
+            let (value, dataset, key_column, output_column) = (arg(), arg(), arg(), arg());
+            let options = ResourceOptions::compile(compiler, call)?;
+            let constant = [&dataset, &key_column, &output_column]
+                .iter()
+                .all(|n| n.constant().is_some())
+                && options.are_constant();
+            CallNode::Lookup {
+                value,
+                dataset,
+                key_column,
+                output_column,
+                options,
+                site: constant.then(|| compiler.site()),
+            }
+        }
         Function::Caml => CallNode::Caml(arg()),
         Function::Custom(name) => CallNode::Custom {
             name: name.clone(),
@@ -265,6 +289,17 @@ fn optional_constant_text(node: Option<&Node>) -> Option<Option<&str>> {
 }
 
 impl ResourceOptions {
+    fn are_constant(&self) -> bool {
+        [
+            &self.group,
+            &self.tenant,
+            &self.version,
+            &self.version_as_at,
+        ]
+        .iter()
+        .all(|o| o.as_ref().is_none_or(|n| n.constant().is_some()))
+    }
+
     fn compile(compiler: &mut Compiler<'_>, call: &Call) -> Result<Self, CompileError> {
         Ok(ResourceOptions {
             group: compiler.option(call, NamedOption::Group)?,
@@ -490,14 +525,43 @@ impl CallNode {
                 impact,
                 component,
                 options,
-            } => impact_value(frame, activity, impact, component, options),
+                site,
+            } => {
+                // Audited evaluations take the full path, which records the resources used.
+                if frame.audit.is_none()
+                    && let Some(SiteMemo::Impact(value)) = site.and_then(|s| frame.session.memo(s))
+                {
+                    return Ok(Value::Number(value));
+                }
+                let value = impact_value(frame, activity, impact, component, options)?;
+                if let (Some(site), Value::Number(n)) = (site, &value) {
+                    frame.session.remember(*site, SiteMemo::Impact(*n));
+                }
+                Ok(value)
+            }
             CallNode::Lookup {
                 value,
                 dataset,
                 key_column,
                 output_column,
                 options,
-            } => lookup(frame, value, dataset, key_column, output_column, options),
+                site,
+            } => {
+                if frame.audit.is_none()
+                    && let Some(SiteMemo::Lookup(memo)) = site.and_then(|s| frame.session.memo(s))
+                {
+                    return memo.get(frame, value);
+                }
+                lookup(
+                    frame,
+                    value,
+                    dataset,
+                    key_column,
+                    output_column,
+                    options,
+                    *site,
+                )
+            }
             CallNode::Caml(text) => match frame.eval(text)? {
                 v if v.is_nullish() => Err(EvalError::new("CaML input value is not specified")),
                 _ => Err(EvalError::new(
@@ -794,6 +858,7 @@ fn lookup(
     key_column: &Node,
     output_column: &Node,
     options: &ResourceOptions,
+    site: Option<SiteId>,
 ) -> Result<Value, EvalError> {
     let value = frame.text(value, "the value of LOOKUP")?;
     let name = frame.text(dataset, "the dataset of LOOKUP")?;
@@ -837,9 +902,82 @@ fn lookup(
             dataset.id, dataset.version
         )));
     };
-    match dataset.find(key, &value) {
-        Some(row) => Ok(Value::retype(dataset.cell(row, output))?),
-        None => Ok(Value::Null),
+    let memo = LookupMemo {
+        dataset: dataset.clone(),
+        key,
+        output,
+        results: RwLock::default(),
+    };
+    let result = memo.find(&value);
+    if let Some(site) = site {
+        frame
+            .session
+            .remember(site, SiteMemo::Lookup(Arc::new(memo)));
+    }
+    result
+}
+
+/// What a call site with constant resource arguments resolved, kept for the session.
+#[derive(Clone, Debug)]
+pub(crate) enum SiteMemo {
+    Impact(Decimal),
+    Lookup(Arc<LookupMemo>),
+}
+
+/// A call site in a compiled program, unique across programs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct SiteId {
+    pub(crate) program: u64,
+    pub(crate) call: u32,
+}
+
+/// Most LOOKUPs of an execution ask a few distinct values many times.
+const LOOKUP_MEMO_CAPACITY: usize = 100_000;
+
+/// A LOOKUP call site's dataset and columns, and the results found so far by value.
+#[derive(Debug)]
+pub(crate) struct LookupMemo {
+    dataset: Arc<crate::resources::Dataset>,
+    key: usize,
+    output: usize,
+    results: RwLock<HashMap<Box<str>, Value>>,
+}
+
+impl LookupMemo {
+    fn get(&self, frame: &mut Frame<'_>, value: &Node) -> Result<Value, EvalError> {
+        let value = frame.eval(value)?;
+        let text = match &value {
+            Value::Absent => return Err(EvalError::new("the value of LOOKUP is the null literal")),
+            Value::Str(s) => std::borrow::Cow::Borrowed(s.as_ref()),
+            other => std::borrow::Cow::Owned(other.to_string()),
+        };
+        if text.is_empty() {
+            return Err(EvalError::new(format!(
+                "LOOKUP in '{}' needs a value to look up, but the value is empty",
+                self.dataset.name
+            )));
+        }
+        if let Some(found) = self
+            .results
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(text.as_ref())
+        {
+            return Ok(found.clone());
+        }
+        self.find(&text)
+    }
+
+    fn find(&self, value: &str) -> Result<Value, EvalError> {
+        let found = match self.dataset.find(self.key, value) {
+            Some(row) => Value::retype(self.dataset.cell(row, self.output))?,
+            None => Value::Null,
+        };
+        let mut results = self.results.write().unwrap_or_else(|e| e.into_inner());
+        if results.len() < LOOKUP_MEMO_CAPACITY {
+            results.insert(Box::from(value), found.clone());
+        }
+        Ok(found)
     }
 }
 

@@ -17,25 +17,24 @@ const DIVISION_SCALE: u32 = 10;
 const MAX_SCALE: i32 = 28;
 
 /// A number that does not fit the decimal range (about ±7.9e28 with up to 28 decimal places).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("numeric overflow: {0} is outside the supported range of about ±7.9E+28")]
-pub struct Overflow(pub String);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("numeric overflow: the number is outside the supported range of about ±7.9E+28")]
+pub struct Overflow;
 
 /// Parses a number literal of the formula language (`12`, `1.5`, `1e3`, `2.5E-3`) exactly.
 ///
 /// Literals with more digits than the decimal type holds are rounded half-even to fit.
 pub fn parse_literal(text: &str) -> Result<Decimal, Overflow> {
     parse_java_decimal(text, None)
-        .ok_or_else(|| Overflow(text.to_owned()))?
-        .map_err(|()| Overflow(text.to_owned()))
+        .ok_or(Overflow)?
+        .map_err(|()| Overflow)
 }
 
 /// Parses text written in Java `BigDecimal` syntax (optional sign, digits with an optional point
 /// — `.5` and `5.` included — and an optional exponent) rounded to 16 significant digits
 /// half-even. `None` when the text is not a number at all (`""`, `" 5"`, `"1,5"`).
 pub fn parse_input(text: &str) -> Option<Result<Decimal, Overflow>> {
-    parse_java_decimal(text, Some(INPUT_DIGITS))
-        .map(|result| result.map_err(|()| Overflow(text.to_owned())))
+    parse_java_decimal(text, Some(INPUT_DIGITS)).map(|result| result.map_err(|()| Overflow))
 }
 
 /// Splits Java `BigDecimal` text into sign, digits and exponent, then builds the decimal.
@@ -212,18 +211,15 @@ pub fn round_input(value: Decimal) -> Decimal {
 }
 
 pub fn add(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
-    a.checked_add(b)
-        .ok_or_else(|| Overflow(format!("{} + {}", to_text(a), to_text(b))))
+    a.checked_add(b).ok_or(Overflow)
 }
 
 pub fn sub(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
-    a.checked_sub(b)
-        .ok_or_else(|| Overflow(format!("{} - {}", to_text(a), to_text(b))))
+    a.checked_sub(b).ok_or(Overflow)
 }
 
 pub fn mul(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
-    a.checked_mul(b)
-        .ok_or_else(|| Overflow(format!("{} * {}", to_text(a), to_text(b))))
+    a.checked_mul(b).ok_or(Overflow)
 }
 
 /// Division errors: a zero divisor, or a quotient out of range.
@@ -243,12 +239,12 @@ pub fn div(a: Decimal, b: Decimal) -> Result<Decimal, DivisionError> {
     if b.is_zero() {
         return Err(DivisionError::ByZero);
     }
+    // Trailing zeros are kept (`6/2` is 3.0000000000): they change no result, and the canonical
+    // text strips them.
     if let Some(q) = exact_div(a, b) {
-        return Ok(q.normalize());
+        return Ok(q);
     }
-    let q = a
-        .checked_div(b)
-        .ok_or_else(|| Overflow(format!("{} / {}", to_text(a), to_text(b))))?;
+    let q = a.checked_div(b).ok_or(Overflow)?;
     Ok(
         q.round_dp_with_strategy(DIVISION_SCALE, RoundingStrategy::MidpointAwayFromZero)
             .normalize(),
@@ -265,7 +261,7 @@ fn exact_div(a: Decimal, b: Decimal) -> Option<Decimal> {
         denominator = denominator.checked_mul(10i128.checked_pow((-shift) as u32)?)?;
     }
     let mut quotient = numerator / denominator;
-    let remainder = numerator % denominator;
+    let remainder = numerator - quotient * denominator;
     if remainder.unsigned_abs().checked_mul(2)? >= denominator.unsigned_abs() {
         quotient += if (numerator < 0) == (denominator < 0) {
             1
@@ -306,7 +302,7 @@ pub fn from_f64(value: f64) -> Result<Decimal, Overflow> {
     let text = format!("{:.*e}", INPUT_DIGITS - 1, value);
     parse_java_decimal(&text, Some(INPUT_DIGITS))
         .and_then(Result::ok)
-        .ok_or(Overflow(text))
+        .ok_or(Overflow)
 }
 
 /// The canonical text of a number: trailing zeros stripped, plain notation unless the value is

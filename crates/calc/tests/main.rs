@@ -2,3 +2,4 @@
 
 mod corpus_vectors;
 mod properties;
+mod sessions;

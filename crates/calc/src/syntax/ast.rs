@@ -64,6 +64,14 @@ impl BinOp {
         }
     }
 
+    /// `+ - * / ^`, as opposed to comparisons.
+    pub fn is_arithmetic(self) -> bool {
+        matches!(
+            self,
+            BinOp::Pow | BinOp::Mul | BinOp::Div | BinOp::Add | BinOp::Sub
+        )
+    }
+
     pub fn symbol(self) -> &'static str {
         match self {
             BinOp::Pow => "^",
