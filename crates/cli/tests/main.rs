@@ -1,0 +1,3 @@
+//! The `sifr` binary, run as a process.
+
+mod eval;
