@@ -163,7 +163,12 @@ impl Program {
             session,
             program: self,
             row,
-            vars: vec![None; self.variables],
+            // Most formulas use no variables: no allocation for them.
+            vars: if self.variables == 0 {
+                Vec::new()
+            } else {
+                vec![None; self.variables]
+            },
             audit,
             depth,
         };

@@ -210,15 +210,67 @@ pub fn round_input(value: Decimal) -> Decimal {
         .unwrap_or(value)
 }
 
+// Most values in carbon accounting have mantissas that fit 64 bits (a meter reading with a few
+// decimals, an emission factor). For those, + - * / run on machine integers; anything larger
+// takes the general 96-bit path. Both give the same exact result.
+
+/// Powers of ten that fit an i64.
+const POW10: [i64; 19] = {
+    let mut table = [1i64; 19];
+    let mut i = 1;
+    while i < 19 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
+/// The mantissa and scale, when the mantissa fits an i64.
+fn small(value: Decimal) -> Option<(i64, u32)> {
+    i64::try_from(value.mantissa())
+        .ok()
+        .map(|m| (m, value.scale()))
+}
+
+/// Both mantissas at the larger scale, when they fit.
+fn aligned(a: Decimal, b: Decimal) -> Option<(i64, i64, u32)> {
+    let ((ma, sa), (mb, sb)) = (small(a)?, small(b)?);
+    match sa.cmp(&sb) {
+        std::cmp::Ordering::Equal => Some((ma, mb, sa)),
+        std::cmp::Ordering::Less => {
+            Some((ma.checked_mul(*POW10.get((sb - sa) as usize)?)?, mb, sb))
+        }
+        std::cmp::Ordering::Greater => {
+            Some((ma, mb.checked_mul(*POW10.get((sa - sb) as usize)?)?, sa))
+        }
+    }
+}
+
 pub fn add(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
+    if let Some((ma, mb, scale)) = aligned(a, b)
+        && let Some(sum) = ma.checked_add(mb)
+    {
+        return Ok(Decimal::new(sum, scale));
+    }
     a.checked_add(b).ok_or(Overflow)
 }
 
 pub fn sub(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
+    if let Some((ma, mb, scale)) = aligned(a, b)
+        && let Some(difference) = ma.checked_sub(mb)
+    {
+        return Ok(Decimal::new(difference, scale));
+    }
     a.checked_sub(b).ok_or(Overflow)
 }
 
 pub fn mul(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
+    if let (Some((ma, sa)), Some((mb, sb))) = (small(a), small(b))
+        && sa + sb <= MAX_SCALE as u32
+        && let Some(product) = ma.checked_mul(mb)
+    {
+        return Ok(Decimal::new(product, sa + sb));
+    }
     a.checked_mul(b).ok_or(Overflow)
 }
 
@@ -245,15 +297,20 @@ pub fn div(a: Decimal, b: Decimal) -> Result<Decimal, DivisionError> {
         return Ok(q);
     }
     let q = a.checked_div(b).ok_or(Overflow)?;
-    Ok(
-        q.round_dp_with_strategy(DIVISION_SCALE, RoundingStrategy::MidpointAwayFromZero)
-            .normalize(),
-    )
+    Ok(q.round_dp_with_strategy(DIVISION_SCALE, RoundingStrategy::MidpointAwayFromZero))
 }
 
 fn exact_div(a: Decimal, b: Decimal) -> Option<Decimal> {
     // q × 10^10 = (ma / 10^sa) / (mb / 10^sb) × 10^10 = ma × 10^(10 + sb − sa) / mb
     let shift = DIVISION_SCALE as i32 + b.scale() as i32 - a.scale() as i32;
+    if let Some(q) = small_div(a, b, shift) {
+        return Some(Decimal::new(q, DIVISION_SCALE));
+    }
+    Decimal::try_from_i128_with_scale(exact_div_wide(a, b, shift)?, DIVISION_SCALE).ok()
+}
+
+/// The quotient's mantissa at scale 10 in 128-bit integers.
+fn exact_div_wide(a: Decimal, b: Decimal, shift: i32) -> Option<i128> {
     let (mut numerator, mut denominator) = (a.mantissa(), b.mantissa());
     if shift >= 0 {
         numerator = numerator.checked_mul(10i128.checked_pow(shift as u32)?)?;
@@ -269,7 +326,25 @@ fn exact_div(a: Decimal, b: Decimal) -> Option<Decimal> {
             -1
         };
     }
-    Decimal::try_from_i128_with_scale(quotient, DIVISION_SCALE).ok()
+    Some(quotient)
+}
+
+/// [`exact_div`] on 64-bit integers, when the operands allow it.
+fn small_div(a: Decimal, b: Decimal, shift: i32) -> Option<i64> {
+    let ((ma, _), (mb, _)) = (small(a)?, small(b)?);
+    let (numerator, denominator) = if shift >= 0 {
+        (ma.checked_mul(*POW10.get(shift as usize)?)?, mb)
+    } else {
+        (ma, mb.checked_mul(*POW10.get((-shift) as usize)?)?)
+    };
+    let quotient = numerator / denominator;
+    let remainder = numerator - quotient * denominator;
+    let round_up = remainder.unsigned_abs().checked_mul(2)? >= denominator.unsigned_abs();
+    Some(match (round_up, (numerator < 0) == (denominator < 0)) {
+        (false, _) => quotient,
+        (true, true) => quotient + 1,
+        (true, false) => quotient - 1,
+    })
 }
 
 /// Power errors: the double result is not a finite number, or out of range.
@@ -426,6 +501,35 @@ mod tests {
         assert_eq!(p("10", "20"), "100000000000000000000");
         assert!(pow(d("-8"), div(d("1"), d("3")).unwrap()).is_err());
         assert!(pow(d("10"), d("400")).is_err());
+    }
+
+    fn decimal() -> impl proptest::strategy::Strategy<Value = Decimal> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (any::<i32>(), 0u32..8).prop_map(|(m, s)| Decimal::new(m as i64, s)),
+            (any::<i64>(), 0u32..20).prop_map(|(m, s)| Decimal::new(m, s)),
+            (any::<i128>(), 0u32..28).prop_map(|(m, s)| {
+                Decimal::try_from_i128_with_scale(m >> 32, s).unwrap_or(Decimal::ONE)
+            }),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_paths_agree_with_general_decimal_arithmetic(a in decimal(), b in decimal()) {
+            proptest::prop_assert_eq!(add(a, b).ok(), a.checked_add(b));
+            proptest::prop_assert_eq!(sub(a, b).ok(), a.checked_sub(b));
+            if let Ok(product) = mul(a, b) {
+                proptest::prop_assert_eq!(Some(product), a.checked_mul(b));
+            }
+            if !b.is_zero() {
+                let shift = DIVISION_SCALE as i32 + b.scale() as i32 - a.scale() as i32;
+                if let Some(fast) = small_div(a, b, shift) {
+                    let general = exact_div_wide(a, b, shift);
+                    proptest::prop_assert_eq!(Some(fast as i128), general);
+                }
+            }
+        }
     }
 
     #[test]
