@@ -2,6 +2,10 @@
 //! the work itself lives in the library crates.
 
 mod eval;
+mod migrate;
+mod run;
+mod serve;
+mod tenant;
 
 use std::process::ExitCode;
 
@@ -22,12 +26,24 @@ struct Cli {
 enum Command {
     /// Evaluate a formula, or run a conformance corpus of formulas.
     Eval(eval::EvalArgs),
+    /// Run the HTTP server (SIF's REST API).
+    Serve(serve::ServeArgs),
+    /// Apply pending database migrations to the catalog and every tenant.
+    Migrate(migrate::MigrateArgs),
+    /// Create, list or delete tenants.
+    Tenant(tenant::TenantArgs),
+    /// Run a pipeline over a CSV file and write its results as files (no server, no database).
+    Run(run::RunArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Eval(args) => eval::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Migrate(args) => migrate::run(args),
+        Command::Tenant(args) => tenant::run(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(code) => code,

@@ -48,7 +48,10 @@ fn string_parameters_and_json_output_with_the_audit() {
     assert_eq!(json["result"], "007-0.25");
     assert_eq!(json["type"], "string");
     assert_eq!(json["audit"]["evaluated"][":site"], "007");
-    assert_eq!(json["audit"]["evaluated"]["concat(:site, '-', 1/4)"], "007-0.25");
+    assert_eq!(
+        json["audit"]["evaluated"]["concat(:site, '-', 1/4)"],
+        "007-0.25"
+    );
 }
 
 #[test]
@@ -89,7 +92,11 @@ fn errors_exit_non_zero_with_the_position() {
     );
     let output = sifr(&["eval", ":x * 2", "--string", "x=abc"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("Left side of ':x * 2'"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Left side of ':x * 2'"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -97,7 +104,11 @@ fn ignored_trailing_text_is_a_warning() {
     let output = sifr(&["eval", "1+2)*3"]);
     assert!(output.status.success());
     assert_eq!(stdout(&output), "3\n");
-    assert!(stderr(&output).contains("warning: Line 1:3"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("warning: Line 1:3"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -115,7 +126,12 @@ fn runs_the_conformance_corpus_and_writes_a_report() {
     let last = text.lines().last().unwrap_or_default();
     let (passed, failed) = last
         .split_once(" passed, ")
-        .map(|(p, f)| (p.parse::<usize>(), f.trim_end_matches(" failed").parse::<usize>()))
+        .map(|(p, f)| {
+            (
+                p.parse::<usize>(),
+                f.trim_end_matches(" failed").parse::<usize>(),
+            )
+        })
         .expect("the summary line ends the output");
     assert_eq!(failed, Ok(0), "{text}");
     assert!(passed.is_ok_and(|p| p > 290), "{text}");
@@ -123,7 +139,11 @@ fn runs_the_conformance_corpus_and_writes_a_report() {
         serde_json::from_str(&std::fs::read_to_string(&report).expect("report written"))
             .expect("report is JSON");
     assert_eq!(outcomes.len(), 349);
-    assert!(outcomes.iter().all(|o| o["id"].is_string() && o["passed"].is_boolean()));
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o["id"].is_string() && o["passed"].is_boolean())
+    );
     let _ = std::fs::remove_file(report);
 }
 

@@ -1,3 +1,4 @@
 //! The `sifr` binary, run as a process.
 
 mod eval;
+mod run;

@@ -1,0 +1,170 @@
+//! The resources formulas read (IMPACT, LOOKUP, `#calculation(...)`, ASSIGN_TO_GROUP), found
+//! in a tenant's store on behalf of a caller.
+//!
+//! A name is looked up in the group in context, then in each of its ancestors, nearest first;
+//! `group=` in a formula names the one group to search instead, which the caller must be able
+//! to read. Names match without regard to case. The version is the latest, an exact one
+//! (`version=`), or the one active at an instant (`versionAsAt=`).
+//!
+//! The formula engine is synchronous and evaluates on blocking threads; each look-up blocks on
+//! the server's runtime for its store queries. The engine pins what it finds for the length of
+//! an evaluation, so every row sees the same version and each resource is read once.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use sifr_calc::{
+    Activity, Calculation, Dataset, ResourceError, ResourceQuery, ResourceSource, VersionSelector,
+};
+use sifr_domain::{GroupPath, Memberships, Resource, ResourceKind, Timestamp};
+use sifr_store::TenantStore;
+use tokio::runtime::Handle;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::referencedatasets::{DatasetLibrary, resolve_dataset};
+
+/// A caller's view of the tenant's resources, for formula evaluation.
+pub(crate) struct StoreResources {
+    tenant: Arc<dyn TenantStore>,
+    memberships: Memberships,
+    datasets: Arc<DatasetLibrary>,
+    runtime: Handle,
+}
+
+impl StoreResources {
+    /// Must be created on the server's runtime; used from blocking threads only.
+    pub(crate) fn new(caller: &Caller) -> Self {
+        Self {
+            tenant: caller.tenant.clone(),
+            memberships: caller.context.memberships.clone(),
+            datasets: caller.datasets.clone(),
+            runtime: Handle::current(),
+        }
+    }
+
+    /// The groups to search for `query`, nearest first.
+    fn search_order(&self, query: &ResourceQuery) -> Result<Vec<GroupPath>, ResourceError> {
+        let group = GroupPath::parse(&query.group)
+            .map_err(|e| ResourceError(format!("group '{}': {e}", query.group)))?;
+        if query.explicit_group {
+            // Readable: a group the caller holds a role in (or under), or an ancestor of one,
+            // whose resources its descendants see.
+            let readable = self
+                .memberships
+                .groups()
+                .any(|member| member.contains(&group) || group.contains(member));
+            if !readable {
+                return Err(ResourceError(format!(
+                    "Not authorized to read resources of group '{group}'."
+                )));
+            }
+            return Ok(vec![group]);
+        }
+        let mut line = group.lineage();
+        line.reverse();
+        Ok(line)
+    }
+
+    /// The first group in search order where `find` (which searches exactly the group of the
+    /// query it is given) finds something.
+    fn first_found<T, F, Fut>(
+        &self,
+        query: &ResourceQuery,
+        find: F,
+    ) -> Result<Option<T>, ResourceError>
+    where
+        F: Fn(ResourceQuery) -> Fut,
+        Fut: Future<Output = ApiResult<Option<T>>>,
+    {
+        let groups = self.search_order(query)?;
+        self.runtime.block_on(async {
+            for group in groups {
+                let exact = ResourceQuery {
+                    group: group.to_string(),
+                    explicit_group: true,
+                    ..query.clone()
+                };
+                if let Some(found) = find(exact)
+                    .await
+                    .map_err(|e| ResourceError(e.to_string()))?
+                {
+                    return Ok(Some(found));
+                }
+            }
+            Ok(None)
+        })
+    }
+}
+
+impl ResourceSource for StoreResources {
+    fn activity(&self, query: &ResourceQuery) -> Result<Option<Arc<Activity>>, ResourceError> {
+        let store = self.tenant.as_ref();
+        self.first_found(query, |exact| async move {
+            crate::impacts::resolve_activity(store, &exact).await
+        })
+        .map(|found| found.map(Arc::new))
+    }
+
+    fn dataset(&self, query: &ResourceQuery) -> Result<Option<Arc<Dataset>>, ResourceError> {
+        let store = self.tenant.as_ref();
+        let datasets = self.datasets.as_ref();
+        self.first_found(query, |exact| async move {
+            resolve_dataset(datasets, store, &exact).await
+        })
+    }
+
+    fn calculation(
+        &self,
+        query: &ResourceQuery,
+    ) -> Result<Option<Arc<Calculation>>, ResourceError> {
+        let store = self.tenant.as_ref();
+        self.first_found(query, |exact| async move {
+            crate::calculations::resolve_calculation(store, &exact).await
+        })
+        .map(|found| found.map(Arc::new))
+    }
+
+    fn group_exists(&self, group: &str) -> Result<bool, ResourceError> {
+        let Ok(path) = GroupPath::parse(group) else {
+            return Ok(false);
+        };
+        self.runtime
+            .block_on(self.tenant.group(&path))
+            .map(|found| found.is_some())
+            .map_err(|e| ResourceError(e.to_string()))
+    }
+}
+
+/// The one resource of `kind` called `query.name` owned by exactly `query.group`, at the
+/// version the query selects.
+pub(crate) async fn named_version(
+    store: &dyn TenantStore,
+    kind: ResourceKind,
+    query: &ResourceQuery,
+) -> ApiResult<Option<Resource>> {
+    let group = GroupPath::parse(&query.group)?;
+    let Some(latest) = store
+        .resources_named(kind, &query.name, std::slice::from_ref(&group))
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    Ok(match &query.version {
+        VersionSelector::Latest => Some(latest),
+        VersionSelector::Exact(version) => match u32::try_from(*version) {
+            Ok(version) => store.resource_version(kind, &latest.id, version).await?,
+            Err(_) => None,
+        },
+        VersionSelector::AsAt(text) => {
+            let at = Timestamp::parse(text).map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "versionAsAt '{text}' is not an ISO-8601 date-time with an offset, e.g. 2023-01-31T00:00:00Z"
+                ))
+            })?;
+            store.resource_as_at(kind, &latest.id, at).await?
+        }
+    })
+}

@@ -1,0 +1,90 @@
+//! Audit records: one per stored row, in row order, compressed per chunk.
+
+use serde_json::Value as Json;
+use sifr_engine::Plan;
+
+use crate::common::*;
+use crate::walkthrough::{walkthrough_pipeline, walkthrough_resources};
+
+#[test]
+fn every_stored_row_has_an_audit_record_with_formulas_values_and_resources() {
+    let (_dir, resources) = walkthrough_resources();
+    let plan = Plan::new(pipeline(walkthrough_pipeline()), resources.metrics()).unwrap();
+    let input = "date,group,fuel,Therms\n1/3/2022,/usa/co1/sub1,natural gas,100\n1/4/2022,/usa/co1/sub1,natural gas,x\n1/5/2022,/usa/co1/sub1,natural gas,3\n";
+    let (collected, outcome) = Run {
+        audit: true,
+        ..Run::default()
+    }
+    .execute(&plan, input.as_bytes(), resources)
+    .unwrap();
+    assert_eq!(outcome.rows_stored, 2);
+
+    let text = zstd_lines(&collected.audits);
+    let records: Vec<Json> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2, "no record for the row that failed");
+    let first = &records[0];
+    assert_eq!(first["pipelineId"], "pipeline1");
+    assert_eq!(first["executionId"], "execution1");
+    assert_eq!(first["auditId"], "execution1-1");
+    assert_eq!(records[1]["row"], 3);
+    let inputs: Vec<(&str, &str)> = first["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["name"].as_str().unwrap(), i["value"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        inputs,
+        [
+            ("date", "1/3/2022"),
+            ("group", "/usa/co1/sub1"),
+            ("fuel", "natural gas"),
+            ("therms", "100"),
+            (
+                "___row_identifier___",
+                "1/3/2022-/usa/co1/sub1-natural gas-100"
+            ),
+        ]
+    );
+    let co2e = &first["outputs"][5];
+    assert_eq!(co2e["index"], 5);
+    assert_eq!(co2e["name"], "co2e");
+    assert_eq!(co2e["formula"], plan.outputs()[5].formula);
+    assert_eq!(co2e["result"], "531.145");
+    assert_eq!(co2e["evaluated"][":therms"], "100");
+    assert_eq!(co2e["evaluated"]["REF('activity')"], "Natural Gas");
+    assert_eq!(co2e["evaluated"]["LOOKUP('ch4','gwp','gas','gwp')"], "28");
+    let activities = co2e["resources"]["activities"].as_array().unwrap();
+    assert_eq!(activities.len(), 3);
+    assert_eq!(activities[1]["activity"], "Natural Gas");
+    assert_eq!(activities[1]["component"], "ch4");
+    assert_eq!(activities[1]["version"], "1");
+    assert_eq!(
+        co2e["resources"]["referenceDatasets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    // Outputs that used no resources carry no resources entry.
+    assert!(first["outputs"][4].get("resources").is_none());
+    assert_eq!(first["outputs"][4]["evaluated"][":therms"], "100");
+    // The second row reuses cached look-ups; its audit is as complete as the first's.
+    assert_eq!(records[1]["outputs"][5]["resources"], co2e["resources"]);
+    assert_eq!(records[1]["outputs"][5]["result"], "15.93435");
+    assert_eq!(
+        records[1]["outputs"][3]["evaluated"],
+        first["outputs"][3]["evaluated"]
+    );
+}
+
+fn zstd_lines(frames: &[u8]) -> String {
+    let batch = sifr_engine::AuditBatch {
+        records: 0,
+        compressed: frames.to_vec(),
+    };
+    String::from_utf8(batch.decompress().unwrap()).unwrap()
+}

@@ -1,0 +1,74 @@
+//! The migrations of each backend, embedded in the binary. Every file under `migrations/` is
+//! listed here once, in order; sqlx records what ran in `_sqlx_migrations` of each database
+//! (or schema) and applies the rest.
+
+use std::borrow::Cow;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+macro_rules! migration {
+    ($version:literal, $description:literal, $path:literal) => {
+        (
+            $version,
+            $description,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $path)),
+        )
+    };
+}
+
+type Source = (i64, &'static str, &'static str);
+
+const SQLITE_CATALOG: &[Source] = &[migration!(
+    20261201000000,
+    "catalog",
+    "sqlite/catalog/20261201000000_catalog.sql"
+)];
+const SQLITE_TENANT: &[Source] = &[migration!(
+    20261201000000,
+    "access management",
+    "sqlite/tenant/20261201000000_access_management.sql"
+)];
+const POSTGRES_CATALOG: &[Source] = &[migration!(
+    20261201000000,
+    "catalog",
+    "postgres/catalog/20261201000000_catalog.sql"
+)];
+const POSTGRES_TENANT: &[Source] = &[migration!(
+    20261201000000,
+    "access management",
+    "postgres/tenant/20261201000000_access_management.sql"
+)];
+
+fn migrator(sources: &[Source]) -> Migrator {
+    Migrator::with_migrations(
+        sources
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+pub(crate) fn sqlite_catalog() -> Migrator {
+    migrator(SQLITE_CATALOG)
+}
+
+pub(crate) fn sqlite_tenant() -> Migrator {
+    migrator(SQLITE_TENANT)
+}
+
+pub(crate) fn postgres_catalog() -> Migrator {
+    migrator(POSTGRES_CATALOG)
+}
+
+pub(crate) fn postgres_tenant() -> Migrator {
+    migrator(POSTGRES_TENANT)
+}
