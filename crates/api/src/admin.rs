@@ -6,13 +6,14 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
-use sifr_domain::{Email, Password, TenantId};
+use sifr_domain::{Email, GroupPath, Password, TenantId};
+use sifr_store::TenantShare;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, Query};
 use crate::state::AppState;
-use crate::tenancy;
+use crate::{sharing, tenancy};
 
 /// A request that presented the operator token.
 pub struct Operator;
@@ -153,5 +154,53 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let id = TenantId::parse(&id)?;
     state.store.delete_tenant(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The share a `/tenants/{id}/shares/{consumer}?group=` request names.
+fn named_share(id: &str, consumer: &str, query: &Query) -> ApiResult<TenantShare> {
+    let group = query.get("group").ok_or_else(|| {
+        ApiError::Validation("querystring must have required property 'group'".into())
+    })?;
+    Ok(TenantShare {
+        owner: TenantId::parse(id)?,
+        group: GroupPath::parse(group)?,
+        consumer: TenantId::parse(consumer)?,
+    })
+}
+
+/// Lets tenant `consumer` read group `group` (and the groups under it) of tenant `id`.
+#[utoipa::path(
+    put, path = "/tenants/{id}/shares/{consumer}", tag = "tenants",
+    params(("id" = String, Path, description = "Owner tenant"), ("consumer" = String, Path, description = "Reading tenant"), ("group" = String, Query, description = "Shared group")),
+    responses((status = 204, description = "Shared"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("operator" = []))
+)]
+pub async fn share(
+    _: Operator,
+    State(state): State<AppState>,
+    Path((id, consumer)): Path<(String, String)>,
+    query: Query,
+) -> ApiResult<StatusCode> {
+    let share = named_share(&id, &consumer, &query)?;
+    sharing::share(state.store.as_ref(), &share).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stops sharing group `group` of tenant `id` with tenant `consumer`.
+#[utoipa::path(
+    delete, path = "/tenants/{id}/shares/{consumer}", tag = "tenants",
+    params(("id" = String, Path, description = "Owner tenant"), ("consumer" = String, Path, description = "Reading tenant"), ("group" = String, Query, description = "Shared group")),
+    responses((status = 204, description = "No longer shared"), (status = 400, body = ErrorBody)),
+    security(("operator" = []))
+)]
+pub async fn unshare(
+    _: Operator,
+    State(state): State<AppState>,
+    Path((id, consumer)): Path<(String, String)>,
+    query: Query,
+) -> ApiResult<StatusCode> {
+    let share = named_share(&id, &consumer, &query)?;
+    state.store.unshare(&share).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,8 @@
 //!
 //! A name is looked up in the group in context, then in each of its ancestors, nearest first;
 //! `group=` in a formula names the one group to search instead, which the caller must be able
-//! to read. Names match without regard to case. The version is the latest, an exact one
+//! to read. `tenant=` reads from another tenant that shares the group (`group=`, else the
+//! group in context) with the caller's tenant. Names match without regard to case. The version is the latest, an exact one
 //! (`version=`), or the one active at an instant (`versionAsAt=`).
 //!
 //! The formula engine is synchronous and evaluates on blocking threads; each look-up blocks on
@@ -16,8 +17,8 @@ use std::sync::Arc;
 use sifr_calc::{
     Activity, Calculation, Dataset, ResourceError, ResourceQuery, ResourceSource, VersionSelector,
 };
-use sifr_domain::{GroupPath, Memberships, Resource, ResourceKind, Timestamp};
-use sifr_store::TenantStore;
+use sifr_domain::{GroupPath, Memberships, Resource, ResourceKind, TenantId, Timestamp};
+use sifr_store::{Store, TenantStore};
 use tokio::runtime::Handle;
 
 use crate::auth::Caller;
@@ -26,7 +27,9 @@ use crate::referencedatasets::{DatasetLibrary, resolve_dataset};
 
 /// A caller's view of the tenant's resources, for formula evaluation.
 pub(crate) struct StoreResources {
+    tenant_id: TenantId,
     tenant: Arc<dyn TenantStore>,
+    store: Arc<dyn Store>,
     memberships: Memberships,
     datasets: Arc<DatasetLibrary>,
     runtime: Handle,
@@ -36,7 +39,9 @@ impl StoreResources {
     /// Must be created on the server's runtime; used from blocking threads only.
     pub(crate) fn new(caller: &Caller) -> Self {
         Self {
+            tenant_id: caller.tenant_id.clone(),
             tenant: caller.tenant.clone(),
+            store: caller.store.clone(),
             memberships: caller.context.memberships.clone(),
             datasets: caller.datasets.clone(),
             runtime: Handle::current(),
@@ -66,10 +71,63 @@ impl StoreResources {
         Ok(line)
     }
 
-    /// The first group in search order where `find` (which searches exactly the group of the
-    /// query it is given) finds something.
+    /// The store to read for `query` and the groups to search there, nearest first: the
+    /// caller's tenant, or with `tenant=`, the other tenant's groups that it shares.
+    fn target(
+        &self,
+        query: &ResourceQuery,
+    ) -> Result<(Arc<dyn TenantStore>, Vec<GroupPath>), ResourceError> {
+        let Some(other) = query
+            .tenant
+            .as_deref()
+            .filter(|t| *t != self.tenant_id.as_str())
+        else {
+            return Ok((self.tenant.clone(), self.search_order(query)?));
+        };
+        let group = GroupPath::parse(&query.group)
+            .map_err(|e| ResourceError(format!("group '{}': {e}", query.group)))?;
+        let not_shared = || {
+            ResourceError(format!(
+                "Not found: tenant path '{other}:{group}' is not shared with tenant '{}'.",
+                self.tenant_id
+            ))
+        };
+        let owner = TenantId::parse(other).map_err(|_| not_shared())?;
+        self.runtime.block_on(async {
+            let shares = self
+                .store
+                .shares()
+                .await
+                .map_err(|e| ResourceError(e.to_string()))?;
+            let shared = |g: &GroupPath| {
+                shares
+                    .iter()
+                    .any(|share| share.allows(&owner, &self.tenant_id, g))
+            };
+            if !shared(&group) {
+                return Err(not_shared());
+            }
+            let groups = if query.explicit_group {
+                vec![group.clone()]
+            } else {
+                let mut line: Vec<GroupPath> = group.lineage().into_iter().filter(shared).collect();
+                line.reverse();
+                line
+            };
+            let store = self
+                .store
+                .tenant(&owner)
+                .await
+                .map_err(|e| ResourceError(e.to_string()))?;
+            Ok((store, groups))
+        })
+    }
+
+    /// The first of `groups` where `find` (which searches exactly the group of the query it is
+    /// given) finds something.
     fn first_found<T, F, Fut>(
         &self,
+        groups: Vec<GroupPath>,
         query: &ResourceQuery,
         find: F,
     ) -> Result<Option<T>, ResourceError>
@@ -77,7 +135,6 @@ impl StoreResources {
         F: Fn(ResourceQuery) -> Fut,
         Fut: Future<Output = ApiResult<Option<T>>>,
     {
-        let groups = self.search_order(query)?;
         self.runtime.block_on(async {
             for group in groups {
                 let exact = ResourceQuery {
@@ -99,17 +156,19 @@ impl StoreResources {
 
 impl ResourceSource for StoreResources {
     fn activity(&self, query: &ResourceQuery) -> Result<Option<Arc<Activity>>, ResourceError> {
-        let store = self.tenant.as_ref();
-        self.first_found(query, |exact| async move {
+        let (store, groups) = self.target(query)?;
+        let store = store.as_ref();
+        self.first_found(groups, query, |exact| async move {
             crate::impacts::resolve_activity(store, &exact).await
         })
         .map(|found| found.map(Arc::new))
     }
 
     fn dataset(&self, query: &ResourceQuery) -> Result<Option<Arc<Dataset>>, ResourceError> {
-        let store = self.tenant.as_ref();
+        let (store, groups) = self.target(query)?;
+        let store = store.as_ref();
         let datasets = self.datasets.as_ref();
-        self.first_found(query, |exact| async move {
+        self.first_found(groups, query, |exact| async move {
             resolve_dataset(datasets, store, &exact).await
         })
     }
@@ -118,8 +177,9 @@ impl ResourceSource for StoreResources {
         &self,
         query: &ResourceQuery,
     ) -> Result<Option<Arc<Calculation>>, ResourceError> {
-        let store = self.tenant.as_ref();
-        self.first_found(query, |exact| async move {
+        let (store, groups) = self.target(query)?;
+        let store = store.as_ref();
+        self.first_found(groups, query, |exact| async move {
             crate::calculations::resolve_calculation(store, &exact).await
         })
         .map(|found| found.map(Arc::new))

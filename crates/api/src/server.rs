@@ -303,6 +303,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health))
         .routes(routes!(admin::list, admin::create))
         .routes(routes!(admin::delete))
+        .routes(routes!(admin::share, admin::unshare))
         .nest(
             "/accessManagement",
             access::router().layer(axum::middleware::from_fn(accept_version)),

@@ -14,4 +14,5 @@ mod operations;
 mod permissions;
 mod pipelines;
 mod referencedatasets;
+mod sharing;
 mod walkthrough;

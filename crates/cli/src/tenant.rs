@@ -1,12 +1,13 @@
-//! `sifr tenant create|list|delete`: tenants are isolated databases (a SQLite file or a
-//! PostgreSQL schema each). Deleting a tenant while a server uses it is not safe with SQLite:
+//! `sifr tenant create|list|delete|share|unshare`: tenants are isolated databases (a SQLite file
+//! or a PostgreSQL schema each); a share lets one tenant read another's group. Deleting a tenant while a server uses it is not safe with SQLite:
 //! stop the server first, or use the server's tenant API.
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use sifr_domain::{Email, Password, TenantId};
+use sifr_domain::{Email, GroupPath, Password, TenantId};
+use sifr_store::TenantShare;
 
 use crate::serve::StoreArgs;
 
@@ -45,6 +46,34 @@ enum TenantCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Let another tenant read a group (and the groups under it) of this tenant, read-only.
+    Share(ShareArgs),
+    /// Stop sharing a group with another tenant.
+    Unshare(ShareArgs),
+    /// List the shares.
+    Shares,
+}
+
+#[derive(Args, Debug)]
+struct ShareArgs {
+    /// The tenant that owns the group.
+    owner: String,
+    /// The shared group, e.g. /shared.
+    #[arg(long, value_name = "GROUP")]
+    group: String,
+    /// The tenant that may read it.
+    #[arg(long, value_name = "TENANT")]
+    with: String,
+}
+
+impl ShareArgs {
+    fn share(&self) -> anyhow::Result<TenantShare> {
+        Ok(TenantShare {
+            owner: TenantId::parse(&self.owner)?,
+            group: GroupPath::parse(&self.group)?,
+            consumer: TenantId::parse(&self.with)?,
+        })
+    }
 }
 
 pub fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
@@ -85,6 +114,27 @@ pub fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
                 }
                 store.delete_tenant(&id).await?;
                 println!("Deleted tenant '{id}'.");
+            }
+            TenantCommand::Share(args) => {
+                let share = args.share()?;
+                sifr_api::share(store.as_ref(), &share).await?;
+                println!(
+                    "Tenant '{}' shares group '{}' with tenant '{}', read-only.",
+                    share.owner, share.group, share.consumer
+                );
+            }
+            TenantCommand::Unshare(args) => {
+                let share = args.share()?;
+                store.unshare(&share).await?;
+                println!(
+                    "Tenant '{}' no longer shares group '{}' with tenant '{}'.",
+                    share.owner, share.group, share.consumer
+                );
+            }
+            TenantCommand::Shares => {
+                for share in store.shares().await? {
+                    println!("{}\t{}\t{}", share.owner, share.group, share.consumer);
+                }
             }
         }
         Ok(ExitCode::SUCCESS)

@@ -1,11 +1,12 @@
-//! The catalog: which tenants exist, and the server-wide secrets. Same SQL on both backends.
+//! The catalog: which tenants exist, which groups they share with each other, and the
+//! server-wide secrets. Same SQL on both backends.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use sifr_domain::{TenantId, Timestamp};
+use sifr_domain::{GroupPath, TenantId, Timestamp};
 use sqlx::{Database, Decode, Encode, Executor, IntoArguments, Pool, Type};
 
-use crate::{Result, StoreError, TenantInfo};
+use crate::{Result, StoreError, TenantInfo, TenantShare};
 
 pub(crate) struct Catalog<DB: Database> {
     pub pool: Pool<DB>,
@@ -19,6 +20,7 @@ where
     for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> i64: Decode<'q, DB> + Type<DB>,
     for<'r> (String, String): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (String, String, String): sqlx::FromRow<'r, DB::Row>,
     for<'r> (String,): sqlx::FromRow<'r, DB::Row>,
     for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
 {
@@ -48,11 +50,88 @@ where
         if !self.contains(id).await? {
             return Err(StoreError::TenantNotFound(id.clone()));
         }
+        sqlx::query("DELETE FROM tenant_shares WHERE owner = $1 OR consumer = $1")
+            .bind(id.as_str().to_owned())
+            .execute(&self.pool)
+            .await?;
         sqlx::query("DELETE FROM tenants WHERE id = $1")
             .bind(id.as_str().to_owned())
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    pub async fn share(&self, share: &TenantShare) -> Result<()> {
+        for tenant in [&share.owner, &share.consumer] {
+            if !self.contains(tenant).await? {
+                return Err(StoreError::TenantNotFound(tenant.clone()));
+            }
+        }
+        if share.owner == share.consumer {
+            return Err(StoreError::InvalidRequest(format!(
+                "Tenant '{}' cannot share with itself.",
+                share.owner
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO tenant_shares (owner, group_id, consumer, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (owner, group_id, consumer) DO NOTHING",
+        )
+        .bind(share.owner.as_str().to_owned())
+        .bind(share.group.to_string())
+        .bind(share.consumer.as_str().to_owned())
+        .bind(Timestamp::now().to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn unshare(&self, share: &TenantShare) -> Result<()> {
+        let shared: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tenant_shares WHERE owner = $1 AND group_id = $2 AND consumer = $3",
+        )
+        .bind(share.owner.as_str().to_owned())
+        .bind(share.group.to_string())
+        .bind(share.consumer.as_str().to_owned())
+        .fetch_one(&self.pool)
+        .await?;
+        if shared == 0 {
+            return Err(StoreError::InvalidRequest(format!(
+                "Tenant '{}' does not share group '{}' with tenant '{}'.",
+                share.owner, share.group, share.consumer
+            )));
+        }
+        sqlx::query(
+            "DELETE FROM tenant_shares WHERE owner = $1 AND group_id = $2 AND consumer = $3",
+        )
+        .bind(share.owner.as_str().to_owned())
+        .bind(share.group.to_string())
+        .bind(share.consumer.as_str().to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn shares(&self) -> Result<Vec<TenantShare>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT owner, group_id, consumer FROM tenant_shares ORDER BY owner, group_id, consumer",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(owner, group, consumer)| {
+                let tenant = |id: &str| {
+                    TenantId::parse(id)
+                        .map_err(|e| StoreError::Corrupt(format!("share tenant: {e}")))
+                };
+                Ok(TenantShare {
+                    owner: tenant(&owner)?,
+                    group: GroupPath::parse(&group)
+                        .map_err(|e| StoreError::Corrupt(format!("shared group: {e}")))?,
+                    consumer: tenant(&consumer)?,
+                })
+            })
+            .collect()
     }
 
     pub async fn list(&self) -> Result<Vec<TenantInfo>> {

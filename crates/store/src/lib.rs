@@ -181,7 +181,22 @@ pub struct TenantInfo {
     pub created_at: Timestamp,
 }
 
-/// The tenants and the server-wide secrets.
+/// Tenant `owner` lets tenant `consumer` read group `group` and the groups under it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantShare {
+    pub owner: TenantId,
+    pub group: GroupPath,
+    pub consumer: TenantId,
+}
+
+impl TenantShare {
+    /// Whether this share lets `consumer` read `owner`'s group `group`.
+    pub fn allows(&self, owner: &TenantId, consumer: &TenantId, group: &GroupPath) -> bool {
+        &self.owner == owner && &self.consumer == consumer && self.group.contains(group)
+    }
+}
+
+/// The tenants, the groups they share and the server-wide secrets.
 #[async_trait]
 pub trait Store: Send + Sync {
     /// `sqlite` or `postgres`.
@@ -200,6 +215,15 @@ pub trait Store: Send + Sync {
 
     /// The tenant's data, or [`StoreError::TenantNotFound`].
     async fn tenant(&self, id: &TenantId) -> Result<Arc<dyn TenantStore>>;
+
+    /// Records a share; sharing again what is already shared changes nothing.
+    async fn share(&self, share: &TenantShare) -> Result<()>;
+
+    /// Removes a share, or [`StoreError::InvalidRequest`] when there is no such share.
+    async fn unshare(&self, share: &TenantShare) -> Result<()>;
+
+    /// Every share, by owner, group and consumer.
+    async fn shares(&self) -> Result<Vec<TenantShare>>;
 
     /// The secret stored under `name`, storing `candidate` first if there is none yet. Every
     /// process sharing the store ends up with the same value.

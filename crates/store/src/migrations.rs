@@ -19,21 +19,35 @@ macro_rules! migration {
 
 type Source = (i64, &'static str, &'static str);
 
-const SQLITE_CATALOG: &[Source] = &[migration!(
-    20261201000000,
-    "catalog",
-    "sqlite/catalog/20261201000000_catalog.sql"
-)];
+const SQLITE_CATALOG: &[Source] = &[
+    migration!(
+        20261201000000,
+        "catalog",
+        "sqlite/catalog/20261201000000_catalog.sql"
+    ),
+    migration!(
+        20261215000000,
+        "tenant shares",
+        "sqlite/catalog/20261215000000_tenant_shares.sql"
+    ),
+];
 const SQLITE_TENANT: &[Source] = &[migration!(
     20261201000000,
     "access management",
     "sqlite/tenant/20261201000000_access_management.sql"
 )];
-const POSTGRES_CATALOG: &[Source] = &[migration!(
-    20261201000000,
-    "catalog",
-    "postgres/catalog/20261201000000_catalog.sql"
-)];
+const POSTGRES_CATALOG: &[Source] = &[
+    migration!(
+        20261201000000,
+        "catalog",
+        "postgres/catalog/20261201000000_catalog.sql"
+    ),
+    migration!(
+        20261215000000,
+        "tenant shares",
+        "postgres/catalog/20261215000000_tenant_shares.sql"
+    ),
+];
 const POSTGRES_TENANT: &[Source] = &[migration!(
     20261201000000,
     "access management",

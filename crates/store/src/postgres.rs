@@ -15,7 +15,7 @@ use sqlx::{AssertSqlSafe, Connection, PgPool, Postgres};
 use crate::catalog::Catalog;
 use crate::migrations;
 use crate::tenant::SqlTenant;
-use crate::{Result, Store, StoreError, TenantInfo, TenantStore, redact};
+use crate::{Result, Store, StoreError, TenantInfo, TenantShare, TenantStore, redact};
 
 /// A transaction-scoped lock on a key (`$1`) within the tenant's schema: writers that could
 /// break each other's checks take turns, across every server sharing the database.
@@ -166,6 +166,18 @@ impl Store for PostgresStore {
             return Err(StoreError::TenantNotFound(id.clone()));
         }
         Ok(self.open_tenant(id).await?)
+    }
+
+    async fn share(&self, share: &TenantShare) -> Result<()> {
+        self.catalog.share(share).await
+    }
+
+    async fn unshare(&self, share: &TenantShare) -> Result<()> {
+        self.catalog.unshare(share).await
+    }
+
+    async fn shares(&self) -> Result<Vec<TenantShare>> {
+        self.catalog.shares().await
     }
 
     async fn secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>> {

@@ -15,7 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use crate::catalog::Catalog;
 use crate::migrations;
 use crate::tenant::SqlTenant;
-use crate::{Result, Store, StoreError, TenantInfo, TenantStore};
+use crate::{Result, Store, StoreError, TenantInfo, TenantShare, TenantStore};
 
 const READERS_PER_TENANT: u32 = 4;
 
@@ -163,6 +163,18 @@ impl Store for SqliteStore {
             return Err(StoreError::TenantNotFound(id.clone()));
         }
         Ok(self.open_tenant(id).await?)
+    }
+
+    async fn share(&self, share: &TenantShare) -> Result<()> {
+        self.catalog.share(share).await
+    }
+
+    async fn unshare(&self, share: &TenantShare) -> Result<()> {
+        self.catalog.unshare(share).await
+    }
+
+    async fn shares(&self) -> Result<Vec<TenantShare>> {
+        self.catalog.shares().await
     }
 
     async fn secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>> {

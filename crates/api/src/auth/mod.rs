@@ -205,6 +205,8 @@ pub struct Caller {
     pub context: SecurityContext,
     /// The tenant's reference datasets as LOOKUP reads them.
     pub datasets: Arc<DatasetLibrary>,
+    /// Every tenant, for the resources other tenants share.
+    pub store: Arc<dyn Store>,
 }
 
 impl Caller {
@@ -278,16 +280,18 @@ impl FromRequestParts<AppState> for Caller {
                 ApiError::Forbidden("groupContextId is not being set on claims or headers".into())
             })?,
         };
-        Ok(Caller {
+        let caller = Caller {
             tenant_id,
             tenant,
             datasets: state.datasets.clone(),
+            store: state.store.clone(),
             context: SecurityContext {
                 caller: caller.to_lowercase(),
                 group,
                 memberships,
             },
-        })
+        };
+        crate::sharing::acting_caller(parts, state, caller).await
     }
 }
 
