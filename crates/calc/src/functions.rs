@@ -187,7 +187,7 @@ pub(crate) fn compile(
                 let round = optional_constant_text(round_down_to.as_ref())?;
                 // A constant pattern that does not compile fails on every row with its own
                 // message, so it is left to evaluation to report.
-                sifr_javatime::TimestampPattern::new(pattern, timezone, locale, round).ok()
+                timestamp_pattern(pattern, timezone, locale, round).ok()
             });
             CallNode::AsTimestamp {
                 value,

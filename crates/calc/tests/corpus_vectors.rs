@@ -64,3 +64,36 @@ fn unflagged_quirks_differ_only_where_the_flagged_quirk_does() {
         assert!(COMPATIBILITY.contains(&format!("`{id}`")));
     }
 }
+
+/// Where docs/compatibility.md says sifr differs from a quirk, it does so as described.
+#[test]
+fn documented_divergences_hold() {
+    let vectors = corpus::parse(CORPUS).expect("the corpus parses");
+    let result = |id: &str| {
+        let vector = vectors
+            .iter()
+            .find(|v| v.id == id)
+            .expect("the vector exists");
+        let outcome = corpus::run_vector(vector);
+        assert!(!outcome.passed, "{id} is documented as differing from SIF");
+        outcome
+            .actual
+            .or(outcome.error)
+            .expect("a result or an error")
+    };
+    // Rounding uses the zone's offset at the rounded date: March 1, 2022 00:00 in Denver (MST).
+    assert_eq!(result("ts-d-04"), "1646118000000");
+    // Line breaks separate statements; empty lines and a final line break change nothing.
+    assert_eq!(result("var-d-err-07"), "3");
+    assert_eq!(result("var-d-err-06"), "1");
+    // Whole-token substitution in calculation calls.
+    assert_eq!(result("custom-d-08"), "3");
+    // JSON text without HTML escapes.
+    assert_eq!(result("split-d-14"), r#"["a=b","c<d"]"#);
+    // Single blanks are separators.
+    assert_eq!(result("lex-d-err-01"), "1");
+    // The documented option spelling is accepted.
+    assert_eq!(result("convert-d-err-01"), "100");
+    // CAML is not provided.
+    assert!(result("caml-01").contains("CaML feature is not enabled"));
+}
