@@ -12,7 +12,19 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Query;
 use crate::resolve::StoreResources;
+
+/// Whether the request asks for a dry run only (`?dryRun=true`), which needs sample rows.
+pub(crate) fn requested(query: &Query, has_options: bool) -> ApiResult<bool> {
+    let asked = query.flag("dryRun")?;
+    if asked && !has_options {
+        return Err(ApiError::Validation(
+            "body must have required property 'dryRunOptions' for a dry run (dryRun=true)".into(),
+        ));
+    }
+    Ok(asked)
+}
 
 /// Sample rows: each maps parameter keys to their text.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]

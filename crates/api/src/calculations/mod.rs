@@ -229,17 +229,6 @@ async fn check(caller: &Caller, body: &CalculationBody) -> ApiResult<Option<DryR
     result.respond().map(|Json(result)| Some(result))
 }
 
-/// Whether the request asks for a dry run only (`?dryRun=true`), which needs sample rows.
-fn dry_run_only(query: &Query, body: &CalculationBody) -> ApiResult<bool> {
-    let asked = query.flag("dryRun")?;
-    if asked && body.dry_run_options.is_none() {
-        return Err(ApiError::Validation(
-            "body must have required property 'dryRunOptions' for a dry run (dryRun=true)".into(),
-        ));
-    }
-    Ok(asked)
-}
-
 /// Creates a calculation in the group in context, or dry-runs it with `dryRun=true`.
 #[utoipa::path(
     post, path = "/calculations", tag = "calculations", request_body = NewCalculationRequest,
@@ -274,7 +263,7 @@ pub async fn create(
         outputs: request.outputs,
         dry_run_options: request.dry_run_options,
     };
-    let only = dry_run_only(&query, &body)?;
+    let only = dry_run::requested(&query, body.dry_run_options.is_some())?;
     let result = check(&caller, &body).await?;
     if let Some(result) = result.filter(|_| only) {
         return Ok(Json(result).into_response());
@@ -346,7 +335,7 @@ pub async fn update(
     if let Some(options) = request.dry_run_options {
         body.dry_run_options = Some(options);
     }
-    let only = dry_run_only(&query, &body)?;
+    let only = dry_run::requested(&query, body.dry_run_options.is_some())?;
     let result = check(&caller, &body).await?;
     if let Some(result) = result.filter(|_| only) {
         return Ok(Json(result).into_response());

@@ -410,16 +410,6 @@ async fn dry_run(
     result.respond().map(|Json(result)| Some(result))
 }
 
-fn dry_run_only(query: &Query, body: &PipelineBody) -> ApiResult<bool> {
-    let asked = query.flag("dryRun")?;
-    if asked && body.dry_run_options.is_none() {
-        return Err(ApiError::Validation(
-            "body must have required property 'dryRunOptions' for a dry run (dryRun=true)".into(),
-        ));
-    }
-    Ok(asked)
-}
-
 /// Creates a pipeline in the group in context, or dry-runs it with `dryRun=true`.
 #[utoipa::path(
     post, path = "/pipelines", tag = "pipelines", request_body = NewPipelineRequest,
@@ -457,7 +447,7 @@ pub async fn create(
         dry_run_options: request.dry_run_options,
         aggregated_outputs: Map::new(),
     };
-    let only = dry_run_only(&query, &body)?;
+    let only = crate::calculations::dry_run::requested(&query, body.dry_run_options.is_some())?;
     let awaiting_deployment = check_connectors(&caller, body.connector_config.as_ref()).await?;
     let plan = plan(&caller, &request.name, &body, None).await?;
     let stored = stored(&body, &plan)?;
@@ -537,7 +527,7 @@ pub async fn update(
         body.dry_run_options = Some(options);
     }
     let name = current.name.clone().unwrap_or_default();
-    let only = dry_run_only(&query, &body)?;
+    let only = crate::calculations::dry_run::requested(&query, body.dry_run_options.is_some())?;
     check_connectors(&caller, body.connector_config.as_ref()).await?;
     let plan = plan(&caller, &name, &body, Some(&previous)).await?;
     let stored = stored(&body, &plan)?;
