@@ -512,6 +512,19 @@ async fn invalid_pipelines_are_refused_and_not_stored() {
         );
 
         assert!(list(&server, &root, ctx, "pipelines").await.is_empty());
+
+        // Unknown ids answer 404 in SIF's words for each kind.
+        let unknown = "01kb00000000000000000000zz";
+        for (plural, message) in [
+            ("pipelines", format!("Pipeline {unknown} not found.")),
+            ("metrics", format!("Metric '{unknown}' cannot be found")),
+            ("connectors", format!("Connector {unknown} not found.")),
+        ] {
+            let path = format!("/pipelines/{plural}/{unknown}");
+            let reply = call(&server, &root, ctx, Method::GET, &path, None).await;
+            assert_eq!(reply.status, 404, "{}", reply.body);
+            assert_eq!(reply.message(), message);
+        }
         server.finish().await;
     }
 }

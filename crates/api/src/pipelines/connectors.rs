@@ -33,6 +33,11 @@ impl Kind for Connectors {
             common: Common::of(&resource),
         })
     }
+
+    /// SIF's wording.
+    fn missing(id: &str) -> String {
+        format!("Connector {id} not found.")
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]

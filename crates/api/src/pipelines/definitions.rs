@@ -44,6 +44,11 @@ impl Kind for Pipelines {
     fn view(resource: Resource) -> ApiResult<PipelineView> {
         Ok(PipelineView::of(resource, false))
     }
+
+    /// SIF's wording.
+    fn missing(id: &str) -> String {
+        format!("Pipeline {id} not found.")
+    }
 }
 
 /// The pipeline's own fields, as stored (with the internal fields) and read back.

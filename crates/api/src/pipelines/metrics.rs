@@ -37,6 +37,11 @@ impl Kind for Metrics {
             common: Common::of(&resource),
         })
     }
+
+    /// SIF's wording.
+    fn missing(id: &str) -> String {
+        format!("Metric '{id}' cannot be found")
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
