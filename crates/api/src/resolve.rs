@@ -1,7 +1,8 @@
 //! The resources formulas read (IMPACT, LOOKUP, `#calculation(...)`, ASSIGN_TO_GROUP), found
 //! in a tenant's store on behalf of a caller.
 //!
-//! A name is looked up in the group in context, then in each of its ancestors, nearest first;
+//! A name is looked up in the group in context, then in each of its ancestors, nearest first
+//! (none above the caller's visibility floor, nor above the group another tenant shares);
 //! `group=` in a formula names the one group to search instead, which the caller must be able
 //! to read. `tenant=` reads from another tenant that shares the group (`group=`, else the
 //! group in context) with the caller's tenant. Names match without regard to case. The version is the latest, an exact one
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use sifr_calc::{
     Activity, Calculation, Dataset, ResourceError, ResourceQuery, ResourceSource, VersionSelector,
 };
-use sifr_domain::{GroupPath, Memberships, Resource, ResourceKind, TenantId, Timestamp};
+use sifr_domain::{GroupPath, Resource, ResourceKind, SecurityContext, TenantId, Timestamp};
 use sifr_store::{Store, TenantStore};
 use tokio::runtime::Handle;
 
@@ -30,7 +31,7 @@ pub(crate) struct StoreResources {
     tenant_id: TenantId,
     tenant: Arc<dyn TenantStore>,
     store: Arc<dyn Store>,
-    memberships: Memberships,
+    context: SecurityContext,
     datasets: Arc<DatasetLibrary>,
     runtime: Handle,
 }
@@ -42,7 +43,7 @@ impl StoreResources {
             tenant_id: caller.tenant_id.clone(),
             tenant: caller.tenant.clone(),
             store: caller.store.clone(),
-            memberships: caller.context.memberships.clone(),
+            context: caller.context.clone(),
             datasets: caller.datasets.clone(),
             runtime: Handle::current(),
         }
@@ -53,12 +54,14 @@ impl StoreResources {
         let group = GroupPath::parse(&query.group)
             .map_err(|e| ResourceError(format!("group '{}': {e}", query.group)))?;
         if query.explicit_group {
-            // Readable: a group the caller holds a role in (or under), or an ancestor of one,
-            // whose resources its descendants see.
-            let readable = self
-                .memberships
-                .groups()
-                .any(|member| member.contains(&group) || group.contains(member));
+            // Readable: a group the caller holds a role in (or under), or an ancestor of one
+            // within the visibility floor, whose resources its descendants see.
+            let readable = self.context.within_floor(&group)
+                && self
+                    .context
+                    .memberships
+                    .groups()
+                    .any(|member| member.contains(&group) || group.contains(member));
             if !readable {
                 return Err(ResourceError(format!(
                     "Not authorized to read resources of group '{group}'."
@@ -66,7 +69,7 @@ impl StoreResources {
             }
             return Ok(vec![group]);
         }
-        let mut line = group.lineage();
+        let mut line = self.context.lineage_of(&group);
         line.reverse();
         Ok(line)
     }

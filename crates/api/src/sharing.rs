@@ -2,7 +2,8 @@
 //! U read tenant T's group G (and the groups under it) with a share kept in the catalog. A
 //! request of U then reads T's impacts, calculations and reference datasets with header
 //! `x-tenant: T` and a group in context at or under G, as a reader of that group; formulas
-//! reach T's resources with `tenant='T'`.
+//! reach T's resources with `tenant='T'`. Nothing of T above G is visible this way: G is the
+//! floor of the caller's view (see [`SecurityContext::floor`]).
 
 use axum::extract::MatchedPath;
 use axum::http::Method;
@@ -26,18 +27,21 @@ pub async fn share(store: &dyn Store, share: &TenantShare) -> ApiResult<()> {
     Ok(store.share(share).await?)
 }
 
-/// Whether `consumer` may read `owner`'s group `group`.
-pub(crate) async fn allows(
+/// The group `owner` shared with `consumer` that holds `group` (the outermost, when shares
+/// nest), if any.
+async fn shared_group(
     store: &dyn Store,
     owner: &TenantId,
     consumer: &TenantId,
     group: &GroupPath,
-) -> ApiResult<bool> {
+) -> ApiResult<Option<GroupPath>> {
     Ok(store
         .shares()
         .await?
-        .iter()
-        .any(|share| share.allows(owner, consumer, group)))
+        .into_iter()
+        .filter(|share| share.allows(owner, consumer, group))
+        .map(|share| share.group)
+        .min())
 }
 
 fn refused(tenant: &str, group: &GroupPath) -> ApiError {
@@ -77,9 +81,11 @@ pub(crate) async fn acting_caller(
         )));
     }
     let owner = TenantId::parse(raw).map_err(|_| refused(raw, &group))?;
-    if !allows(state.store.as_ref(), &owner, &caller.tenant_id, &group).await? {
+    let Some(shared) =
+        shared_group(state.store.as_ref(), &owner, &caller.tenant_id, &group).await?
+    else {
         return Err(refused(raw, &group));
-    }
+    };
     let tenant = state.store.tenant(&owner).await?;
     Ok(Caller {
         tenant_id: owner,
@@ -90,6 +96,7 @@ pub(crate) async fn acting_caller(
             caller: caller.context.caller,
             memberships: Memberships::new([(group.clone(), Role::Reader)]),
             group,
+            floor: Some(shared),
         },
     })
 }

@@ -131,6 +131,7 @@ async fn shared_groups_are_readable_from_the_other_tenant() {
                 "/impacts/activities",
                 Some(json!({
                     "name": "gas",
+                    "tags": {"scope": "shared"},
                     "impacts": {"co2e": {"name": "co2e", "components": {
                         "co2": {"key": "co2", "value": 2.5, "type": "pollutant"}
                     }}}
@@ -152,6 +153,27 @@ async fn shared_groups_are_readable_from_the_other_tenant() {
             )
             .await,
             "private activity",
+        )
+        .await;
+        // Owned by the owner's root, above the shared group: never shared.
+        let above = created(
+            send(
+                &server,
+                Method::POST,
+                &owner,
+                "/",
+                None,
+                "/impacts/activities",
+                Some(json!({
+                    "name": "rootgas",
+                    "tags": {"scope": "root"},
+                    "impacts": {"co2e": {"name": "co2e", "components": {
+                        "co2": {"key": "co2", "value": 7, "type": "pollutant"}
+                    }}}
+                })),
+            )
+            .await,
+            "root activity",
         )
         .await;
         let dataset = created(
@@ -263,6 +285,103 @@ async fn shared_groups_are_readable_from_the_other_tenant() {
             listed.body
         );
 
+        // What the owner's root holds stays hidden from every group of the share: by id, in
+        // listings that include the parent groups, by name, and in tag summaries.
+        for group in ["/shared", "/shared/sub"] {
+            let hidden = read(
+                &server,
+                &consumer,
+                group,
+                Some(OWNER),
+                &format!("/impacts/activities/{above}"),
+            )
+            .await;
+            assert_eq!(
+                (hidden.status, hidden.message().to_owned()),
+                (
+                    StatusCode::FORBIDDEN,
+                    format!("The resource is not accessible from group '{group}'.")
+                ),
+                "{backend}"
+            );
+            for query in [
+                "?includeParentGroups=true",
+                "?name=rootgas&includeParentGroups=true",
+            ] {
+                let listed = read(
+                    &server,
+                    &consumer,
+                    group,
+                    Some(OWNER),
+                    &format!("/impacts/activities{query}"),
+                )
+                .await;
+                assert_eq!(listed.status, StatusCode::OK, "{backend}: {}", listed.body);
+                let names: Vec<&str> = listed.body["activities"]
+                    .as_array()
+                    .expect("activities")
+                    .iter()
+                    .filter_map(|a| a["name"].as_str())
+                    .collect();
+                assert!(
+                    !names.contains(&"rootgas"),
+                    "{backend} {group}{query}: {}",
+                    listed.body
+                );
+            }
+            let tags = read(
+                &server,
+                &consumer,
+                group,
+                Some(OWNER),
+                "/impacts/tags/scope",
+            )
+            .await;
+            assert_eq!(
+                tags.body["values"],
+                json!({"shared": "shared"}),
+                "{backend} {group}: {}",
+                tags.body
+            );
+        }
+        // Inside the share, the parent groups still reach the shared group itself.
+        let from_sub = read(
+            &server,
+            &consumer,
+            "/shared/sub",
+            Some(OWNER),
+            "/impacts/activities?includeParentGroups=true",
+        )
+        .await;
+        assert_eq!(
+            from_sub.body["activities"],
+            json!([listed.body["activities"][0].clone()]),
+            "{backend}: {}",
+            from_sub.body
+        );
+        // The owner itself still sees its root's resources from the shared group.
+        let own_view = read(
+            &server,
+            &owner,
+            "/shared",
+            None,
+            &format!("/impacts/activities/{above}"),
+        )
+        .await;
+        assert_eq!(
+            own_view.status,
+            StatusCode::OK,
+            "{backend}: {}",
+            own_view.body
+        );
+        let own_tags = read(&server, &owner, "/shared", None, "/impacts/tags/scope").await;
+        assert_eq!(
+            own_tags.body["values"],
+            json!({"root": "root", "shared": "shared"}),
+            "{backend}: {}",
+            own_tags.body
+        );
+
         // Outside the share: the private group, and the owner's root.
         for group in ["/private", "/"] {
             let refused = read(
@@ -341,6 +460,37 @@ async fn shared_groups_are_readable_from_the_other_tenant() {
             .and_then(|v| v.parse().ok())
             .expect("a number");
         assert_eq!(value, 10.0, "{backend}: {}", dry.body);
+
+        // Without group=, tenant= searches b's group in context and its ancestors in the owner,
+        // down to the shared group only: the factor above it is out of reach.
+        server.group(&consumer, "/shared").await;
+        server.group(&consumer, "/shared/sub").await;
+        let from_sub = |name: &str| {
+            let formula = format!("IMPACT('{name}','co2e','co2', tenant='default')*:x");
+            send(
+                &server,
+                Method::POST,
+                &consumer,
+                "/shared/sub",
+                None,
+                "/calculations/calculations?dryRun=true",
+                Some(dry_run(&formula)),
+            )
+        };
+        let inside = from_sub("gas").await;
+        let value = inside.body["data"][0]
+            .as_str()
+            .and_then(|v| v.parse::<f64>().ok());
+        assert_eq!(value, Some(10.0), "{backend}: {}", inside.body);
+        let outside = from_sub("rootgas").await;
+        assert_eq!(outside.status, StatusCode::BAD_REQUEST, "{backend}");
+        assert!(
+            outside
+                .message()
+                .contains("Activity with name 'rootgas' not found."),
+            "{backend}: {}",
+            outside.body
+        );
 
         // Sharing is one way: b shares nothing with the owner.
         let reverse = read(&server, &owner, "/", Some("b"), "/impacts/activities").await;

@@ -63,6 +63,9 @@ pub struct SecurityContext {
     /// The group in context.
     pub group: GroupPath,
     pub memberships: Memberships,
+    /// The group another tenant shared, when the caller reads that tenant's data: resources
+    /// owned only by groups outside its subtree are invisible, ancestors' included.
+    pub floor: Option<GroupPath>,
 }
 
 /// Which parts of a user a `PATCH /users/{email}` changes, as far as permissions differ.
@@ -204,6 +207,27 @@ pub fn authorize(context: &SecurityContext, action: Action<'_>) -> Result<(), Fo
 }
 
 impl SecurityContext {
+    /// Whether `group` lies within the visibility floor (always, without one).
+    pub fn within_floor(&self, group: &GroupPath) -> bool {
+        self.floor
+            .as_ref()
+            .is_none_or(|floor| floor.contains(group))
+    }
+
+    /// Whether a resource owned by or granted to `groups` may be seen at all: one of its groups
+    /// lies within the visibility floor.
+    pub fn may_see(&self, groups: &[GroupPath]) -> bool {
+        groups.iter().any(|group| self.within_floor(group))
+    }
+
+    /// The groups whose resources `group` sees, outermost first: itself and its ancestors, those
+    /// within the visibility floor.
+    pub fn lineage_of(&self, group: &GroupPath) -> Vec<GroupPath> {
+        let mut line = group.lineage();
+        line.retain(|group| self.within_floor(group));
+        line
+    }
+
     fn require(&self, role: Role, group: &GroupPath) -> Result<(), Forbidden> {
         match self.memberships.role_in(group) {
             Some(held) if held >= role => Ok(()),
@@ -247,9 +271,13 @@ impl SecurityContext {
     }
 
     /// A resource is visible in the group in context when one of its groups is that group or an
-    /// ancestor of it: child groups see their ancestors' resources, parents and siblings do not.
+    /// ancestor of it within the visibility floor: child groups see their ancestors' resources,
+    /// parents and siblings do not.
     fn require_visible(&self, groups: &[GroupPath]) -> Result<(), Forbidden> {
-        if groups.iter().any(|group| group.contains(&self.group)) {
+        if groups
+            .iter()
+            .any(|group| group.contains(&self.group) && self.within_floor(group))
+        {
             Ok(())
         } else {
             Err(Forbidden(format!(
@@ -276,6 +304,7 @@ mod tests {
             caller: caller.into(),
             group: path(group),
             memberships: Memberships::from_claims(claims.iter().copied()),
+            floor: None,
         }
     }
 
@@ -316,6 +345,26 @@ mod tests {
         };
         assert!(from("/x/a").is_ok() && from("/x/a/b/c").is_ok());
         assert!(from("/x").is_err() && from("/x/d").is_err());
+    }
+
+    #[test]
+    fn the_floor_hides_what_lies_above_it() {
+        let mut shared = context("u@x.com", "/s/a", &["/s/a|||reader"]);
+        let read = |ctx: &SecurityContext, groups: &[GroupPath]| {
+            authorize(ctx, Action::ReadResource(groups)).is_ok()
+        };
+        let above = [path("/")];
+        let granted_in = [path("/"), path("/s")];
+        assert!(read(&shared, &above), "without a floor, ancestors are seen");
+        assert_eq!(
+            shared.lineage_of(&path("/s/a")),
+            [path("/"), path("/s"), path("/s/a")]
+        );
+        shared.floor = Some(path("/s"));
+        assert!(!read(&shared, &above) && !shared.may_see(&above));
+        assert!(read(&shared, &granted_in) && shared.may_see(&granted_in));
+        assert!(read(&shared, &[path("/s/a")]));
+        assert_eq!(shared.lineage_of(&path("/s/a")), [path("/s"), path("/s/a")]);
     }
 
     #[test]

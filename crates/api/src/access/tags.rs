@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::Path;
 use serde::Serialize;
-use sifr_domain::{Action, TagValues, authorize};
+use sifr_domain::{Action, ListRequest, ResourceKind, TagValues, authorize};
 use sifr_store::TagScope;
 use utoipa::ToSchema;
 
@@ -76,10 +76,19 @@ pub(crate) async fn summary(
     let count = query.count("count")?;
     authorize(&caller.context, Action::ListTags)?;
     let parent = query.get("parentValue").filter(|p| !p.is_empty());
-    let stored = caller
-        .tenant
-        .tag_values(scope, &caller.context.group, key, parent)
-        .await?;
+    let stored = match scope {
+        // The store's index spans every ancestor; under a visibility floor the values come from
+        // the resources the caller may see instead.
+        TagScope::Resources(kind) if caller.context.floor.is_some() => {
+            seen_resource_tags(caller, kind, key).await?
+        }
+        _ => {
+            caller
+                .tenant
+                .tag_values(scope, &caller.context.group, key, parent)
+                .await?
+        }
+    };
     let page = TagValues::summarize(
         stored.iter().map(String::as_str),
         parent,
@@ -94,4 +103,23 @@ pub(crate) async fn summary(
         values: page.values,
         pagination,
     }))
+}
+
+/// The values of tag `key` on the resources of `kind` in the group in context and its
+/// ancestors that the caller may see.
+async fn seen_resource_tags(
+    caller: &Caller,
+    kind: ResourceKind,
+    key: &str,
+) -> ApiResult<Vec<String>> {
+    let mut request = ListRequest::new(caller.context.group.clone());
+    request.scope.parents = true;
+    // A parent listing without `count` is one page.
+    let page = caller.tenant.list_resources(kind, &request).await?;
+    Ok(page
+        .items
+        .iter()
+        .filter(|resource| caller.context.may_see(&resource.groups))
+        .filter_map(|resource| resource.tags.get(key).map(str::to_owned))
+        .collect())
 }

@@ -289,6 +289,7 @@ impl FromRequestParts<AppState> for Caller {
                 caller: caller.to_lowercase(),
                 group,
                 memberships,
+                floor: None,
             },
         };
         crate::sharing::acting_caller(parts, state, caller).await

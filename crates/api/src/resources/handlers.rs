@@ -81,7 +81,10 @@ pub(crate) async fn list<K: Kind>(
             .await?;
         return Ok(Json(Listing::new(views::<K>(found)?, None)));
     }
-    let page = caller.tenant.list_resources(K::KIND, &request).await?;
+    let mut page = caller.tenant.list_resources(K::KIND, &request).await?;
+    // The store lists by group alone; what only the ancestors above the floor hold goes here.
+    page.items
+        .retain(|resource| context.may_see(&resource.groups));
     let pagination = Pagination::of(&page);
     Ok(Json(Listing::new(views::<K>(page.items)?, pagination)))
 }

@@ -209,11 +209,12 @@ fn visible(caller: &Caller, resource: &Resource) -> bool {
 }
 
 /// The groups whose resources a `name` look-up searches: the group in context, its ancestors
-/// with `includeParentGroups`, every descendant with `includeChildGroups`.
+/// within the visibility floor with `includeParentGroups`, every descendant with
+/// `includeChildGroups`.
 async fn name_scope(caller: &Caller, scope: Scope) -> ApiResult<Vec<GroupPath>> {
     let context = &caller.context.group;
     let mut groups = if scope.parents {
-        context.lineage()
+        caller.context.lineage_of(context)
     } else {
         vec![context.clone()]
     };
