@@ -141,7 +141,8 @@ impl Outcome {
     }
 }
 
-type ChunkResult<E> = Result<(ChunkOutput, E), EngineError>;
+/// An evaluated chunk, the number of the thread that evaluated it, and its encoding.
+type ChunkResult<E> = Result<(usize, ChunkOutput, E), EngineError>;
 
 /// Runs `plan` over `input`, writing results to `sink`.
 pub fn execute<S: ActivitySink>(
@@ -178,9 +179,11 @@ pub fn execute<S: ActivitySink>(
         let _ = slot_tx.send(());
     }
 
-    // Written chunks, handed back to be freed by the evaluation threads.
-    let (spent_tx, spent_rx) = sync_channel::<ChunkOutput>(in_flight);
-    let spent_rx = Mutex::new(spent_rx);
+    // Written chunks go back to the thread that evaluated them, to be freed where their values
+    // were made (freeing and reference counts then stay on one core).
+    let (spent_tx, spent_rx): (Vec<_>, Vec<_>) = (0..threads)
+        .map(|_| sync_channel::<ChunkOutput>(in_flight))
+        .unzip();
 
     let mut outcome = Outcome::default();
     let mut written = 0u64;
@@ -215,18 +218,16 @@ pub fn execute<S: ActivitySink>(
         });
 
         let mut workers = Vec::with_capacity(threads);
-        for _ in 0..threads {
+        for (worker, spent_rx) in spent_rx.into_iter().enumerate() {
             let tx = result_tx.clone();
             let work_rx = work_rx.clone();
             let mut encoder = sink.encoder();
-            let (session, spent_rx) = (&session, &spent_rx);
+            let session = &session;
             workers.push(scope.spawn(move || {
                 let mut evaluator =
                     Evaluator::new(plan, session, &options.group_context, audit_ids);
                 loop {
-                    if let Ok(spent) = spent_rx.try_lock() {
-                        while spent.try_recv().is_ok() {}
-                    }
+                    while spent_rx.try_recv().is_ok() {}
                     let next = match work_rx.lock() {
                         Ok(rx) => rx.recv(),
                         Err(_) => break,
@@ -237,7 +238,7 @@ pub fn execute<S: ActivitySink>(
                             EngineError::Sink(format!("compressing audit records: {e}").into())
                         })?;
                         let encoded = encoder.encode(plan, &output).map_err(EngineError::Sink)?;
-                        Ok((output, encoded))
+                        Ok((worker, output, encoded))
                     }))
                     .unwrap_or_else(|panic| Err(EngineError::Worker(panic_message(&panic))));
                     let failed = result.is_err();
@@ -256,13 +257,13 @@ pub fn execute<S: ActivitySink>(
             let Ok(result) = result_rx.recv() else {
                 break Ok(());
             };
-            let (chunk, encoded) = match result {
+            let (worker, chunk, encoded) = match result {
                 Ok(done) => done,
                 Err(e) => break Err(e),
             };
-            pending.insert(chunk.sequence, (chunk, encoded));
+            pending.insert(chunk.sequence, (worker, chunk, encoded));
             let mut failed = None;
-            while let Some((chunk, encoded)) = pending.remove(&written) {
+            while let Some((worker, chunk, encoded)) = pending.remove(&written) {
                 if let Err(e) = sink.write(&chunk, encoded) {
                     failed = Some(EngineError::Sink(e));
                     break;
@@ -271,8 +272,8 @@ pub fn execute<S: ActivitySink>(
                 written += 1;
                 progress.advance(outcome.rows_read, outcome.bytes_read);
                 let _ = slot_tx.send(());
-                // When the evaluation threads are behind on freeing, this thread frees.
-                let _ = spent_tx.try_send(chunk);
+                // When the evaluation thread is behind on freeing, this thread frees.
+                let _ = spent_tx[worker].try_send(chunk);
             }
             if let Some(e) = failed {
                 break Err(e);

@@ -225,6 +225,7 @@ impl<R: Read + Send> CsvInput<R> {
         options: &CsvOptions,
     ) -> Result<Self, InputError> {
         let mut reader = csv::ReaderBuilder::new()
+            .buffer_capacity(READ_BUFFER)
             .delimiter(options.delimiter)
             .has_headers(false)
             .flexible(true)
@@ -271,6 +272,9 @@ impl<R: Read + Send> CsvInput<R> {
         &self.header
     }
 }
+
+/// Bytes read from the input at a time.
+const READ_BUFFER: usize = 1 << 20;
 
 /// Most text a chunk holds before it is handed on, whatever its row count.
 const MAX_CHUNK_TEXT: usize = 16 << 20;
