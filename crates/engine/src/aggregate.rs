@@ -1,10 +1,11 @@
 //! Pipeline aggregation (SIF §7): per group, per day of the period output, per value of the
 //! other `groupBy` outputs, the sum, mean, min, max or count of the aggregated outputs.
 //!
-//! Accumulators are built per chunk while rows are evaluated and merged in input order, so an
-//! execution never holds more than one accumulator per (group, day, dimensions). Groups are
-//! numbered by their position in a group table ([`StoredRows::groups`](crate::StoredRows::groups)
-//! for a chunk's accumulators), which keeps keys small and cheap to hash. Sums are exact
+//! Accumulators are updated while rows are evaluated (one set per evaluation thread, merged at
+//! the end), so an execution holds one accumulator per (group, day, dimensions), however many
+//! rows it reads. Groups are numbered by their position in a group table, which keeps keys
+//! small and cheap to hash; a sink that keeps per-chunk accumulators numbers them by the
+//! chunk's [`StoredRows::groups`](crate::StoredRows::groups). Sums are exact
 //! (stored numbers are integers of 10⁻⁸) and means are rounded half-up to 8 decimal places, as
 //! stored numbers are; SIF's loss of non-integer results is not reproduced.
 
@@ -220,14 +221,6 @@ impl Aggregates {
                 mine.merge(theirs);
             }
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
     }
 
     /// The accumulators of each aggregated row, unordered.

@@ -111,10 +111,6 @@ impl FileSink {
             kind: plan.kind(),
         })
     }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
 }
 
 fn write_csv_line<W: Write>(out: &mut W, fields: &[impl AsRef<[u8]>]) -> std::io::Result<()> {

@@ -266,11 +266,6 @@ impl<R: Read + Send> CsvInput<R> {
             sequence: 0,
         })
     }
-
-    /// The header's column names, trimmed.
-    pub fn header(&self) -> &[String] {
-        &self.header
-    }
 }
 
 /// Bytes read from the input at a time.

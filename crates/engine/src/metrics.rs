@@ -4,8 +4,9 @@
 //! months, quarters and years. A metric fed by other metrics (their `outputMetrics` name it)
 //! has as group value the sum of their group values.
 //!
-//! Day sums are accumulated per chunk while rows stream and merged in input order; they are
-//! keyed by metric × group × day, so their size does not grow with the number of rows.
+//! Day sums are accumulated while rows stream (one set per evaluation thread, merged at the
+//! end); they are keyed by metric × group × day, so their size does not grow with the number
+//! of rows.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -288,14 +289,6 @@ impl MetricDays {
                 .or_default()
                 .merge(*sum);
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.sums.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.sums.is_empty()
     }
 
     /// (metric index, group number, day since 1970-01-01, sum), unordered.
