@@ -491,6 +491,29 @@ fn push_tag_filters<DB: Database>(
     }
 }
 
+/// Resumes after the request's cursor, orders by (listed group, id) and applies the page size,
+/// for listings whose rows carry the group they are listed under as `m.listed_group`.
+fn push_page<DB: Database>(query: &mut QueryBuilder<DB>, id_column: &str, request: &ListRequest)
+where
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    if let Some(after) = &request.after {
+        query
+            .push(" AND (m.listed_group > ")
+            .push_bind(after.group.clone());
+        query
+            .push(" OR (m.listed_group = ")
+            .push_bind(after.group.clone());
+        query
+            .push(format_args!(" AND {id_column} > "))
+            .push_bind(after.id.clone())
+            .push("))");
+    }
+    query.push(format_args!(" ORDER BY m.listed_group, {id_column}"));
+    push_limit(query, request.limit());
+}
+
 fn push_limit<DB: Database>(query: &mut QueryBuilder<DB>, limit: Option<usize>)
 where
     for<'q> i64: Encode<'q, DB> + Type<DB>,
@@ -959,20 +982,7 @@ where
         push_scope(&mut query, "group_id", request);
         query.push(" GROUP BY email) m JOIN users u ON u.email = m.email WHERE 1 = 1");
         push_tag_filters(&mut query, USER_SCOPE, "m.email", &request.tags);
-        if let Some(after) = &request.after {
-            query
-                .push(" AND (m.listed_group > ")
-                .push_bind(after.group.clone());
-            query
-                .push(" OR (m.listed_group = ")
-                .push_bind(after.group.clone());
-            query
-                .push(" AND m.email > ")
-                .push_bind(after.id.clone())
-                .push("))");
-        }
-        query.push(" ORDER BY m.listed_group, m.email");
-        push_limit(&mut query, request.limit());
+        push_page(&mut query, "m.email", request);
         let rows: Vec<ListedUser> = query.build_query_as().fetch_all(&self.read).await?;
         let users = rows
             .into_iter()
@@ -1293,20 +1303,7 @@ where
         query.push(" AND r.id = m.id JOIN resource_versions v ON v.kind = r.kind AND v.id = r.id AND v.version = r.version");
         query.push(" WHERE 1 = 1");
         push_tag_filters(&mut query, kind.as_str(), "m.id", &request.tags);
-        if let Some(after) = &request.after {
-            query
-                .push(" AND (m.listed_group > ")
-                .push_bind(after.group.clone());
-            query
-                .push(" OR (m.listed_group = ")
-                .push_bind(after.group.clone());
-            query
-                .push(" AND m.id > ")
-                .push_bind(after.id.clone())
-                .push("))");
-        }
-        query.push(" ORDER BY m.listed_group, m.id");
-        push_limit(&mut query, request.limit());
+        push_page(&mut query, "m.id", request);
         let rows: Vec<ListedResource> = query.build_query_as().fetch_all(&self.read).await?;
         let resources = rows
             .into_iter()
