@@ -17,6 +17,7 @@ mod listing;
 mod middleware;
 mod openapi;
 mod pipelines;
+mod processor;
 mod referencedatasets;
 mod resolve;
 mod resources;

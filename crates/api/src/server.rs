@@ -31,7 +31,7 @@ use crate::openapi::ApiDoc;
 use crate::state::{AppState, Shared};
 use crate::tenancy::{self, Provisioned};
 use crate::transfers::{self, Transfers};
-use crate::{access, admin, auth, calculations, impacts, pipelines, referencedatasets};
+use crate::{access, admin, auth, calculations, impacts, pipelines, processor, referencedatasets};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -139,10 +139,16 @@ impl Server {
             })?;
         let blobs: Arc<dyn sifr_store::BlobStore> =
             Arc::new(sifr_store::LocalBlobs::new(config.data_dir.join("blobs")));
-        let transfers = Transfers::open(store.as_ref()).await?.on_upload(
-            referencedatasets::UPLOAD_PURPOSE,
-            Arc::new(referencedatasets::DatasetUploads),
-        );
+        let transfers = Transfers::open(store.as_ref())
+            .await?
+            .on_upload(
+                referencedatasets::UPLOAD_PURPOSE,
+                Arc::new(referencedatasets::DatasetUploads),
+            )
+            .on_upload(
+                processor::UPLOAD_PURPOSE,
+                Arc::new(processor::ExecutionUploads),
+            );
         let datasets = Arc::new(referencedatasets::DatasetLibrary::new(
             blobs.clone(),
             config.dataset_cache_bytes,
@@ -156,9 +162,13 @@ impl Server {
             blobs,
             transfers,
             datasets,
+            runner: processor::Runner::default(),
         });
         if let Err(e) = referencedatasets::resume(&state).await {
             tracing::error!(error = %e, "cannot resume processing reference dataset files");
+        }
+        if let Err(e) = processor::resume(&state).await {
+            tracing::error!(error = %e, "cannot resume interrupted executions");
         }
         Ok(Server {
             listener,
@@ -319,6 +329,10 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .nest(
             "/pipelines",
             pipelines::router().layer(axum::middleware::from_fn(accept_version)),
+        )
+        .nest(
+            "/pipelineProcessor",
+            processor::router().layer(axum::middleware::from_fn(accept_version)),
         )
         .nest(
             "/referenceDatasets",

@@ -9,6 +9,7 @@ use sifr_store::{BlobStore, Store};
 
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::processor::Runner;
 use crate::referencedatasets::DatasetLibrary;
 use crate::transfers::Transfers;
 
@@ -27,6 +28,8 @@ pub struct Shared {
     pub transfers: Transfers,
     /// Reference datasets read for LOOKUP.
     pub datasets: Arc<DatasetLibrary>,
+    /// Runs pipeline executions, one at a time per tenant.
+    pub(crate) runner: Runner,
 }
 
 impl AppState {

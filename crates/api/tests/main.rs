@@ -13,6 +13,7 @@ mod oidc;
 mod operations;
 mod permissions;
 mod pipelines;
+mod processor;
 mod referencedatasets;
 mod sharing;
 mod walkthrough;

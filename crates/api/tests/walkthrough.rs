@@ -12,26 +12,32 @@ use serde_json::{Value, json};
 
 use crate::support::{Options, TestServer, servers};
 
-const ACTIVITY: &str = "usepa:stationary_combustion:natural_gas";
+pub const ACTIVITY: &str = "usepa:stationary_combustion:natural_gas";
 
 // kg per mmBtu of natural gas burnt (EPA emission factors hub).
-const CO2: &str = "53.06";
-const CH4: &str = "0.001";
-const N2O: &str = "0.0001";
+pub const CO2: &str = "53.06";
+pub const CH4: &str = "0.001";
+pub const N2O: &str = "0.0001";
 // 100-year global warming potentials (IPCC AR5).
-const GWP_CH4: &str = "28";
-const GWP_N2O: &str = "265";
+pub const GWP_CH4: &str = "28";
+pub const GWP_N2O: &str = "265";
 
-fn decimal(text: &str) -> Decimal {
+pub fn decimal(text: &str) -> Decimal {
     Decimal::from_str(text).expect("a decimal")
 }
 
 /// A JSON number written exactly as `text`.
-fn number(text: &str) -> Value {
+pub fn number(text: &str) -> Value {
     serde_json::from_str(text).expect("a JSON number")
 }
 
-async fn created(server: &TestServer, token: &str, group: &str, path: &str, body: Value) -> Value {
+pub async fn created(
+    server: &TestServer,
+    token: &str,
+    group: &str,
+    path: &str,
+    body: Value,
+) -> Value {
     let reply = server
         .call(Method::POST, path, token, Some(group), Some(body))
         .await;
@@ -44,7 +50,7 @@ async fn created(server: &TestServer, token: &str, group: &str, path: &str, body
 }
 
 /// Creates a reference dataset from inline CSV and waits until it can be looked up.
-async fn dataset(
+pub async fn dataset(
     server: &TestServer,
     token: &str,
     group: &str,
@@ -80,78 +86,83 @@ async fn dataset(
     panic!("{}: dataset {name} was not indexed in time", server.backend);
 }
 
+/// The walkthrough's organisation: groups `/usa`, `/usa/company`, `/usa/company/sub`; the
+/// natural-gas factor, the fuel-type and GWP tables and the `co2e` calculation at `/usa`; the
+/// metric `ghg:scope1:combustion` at `/usa`.
+pub async fn seed(server: &TestServer, root: &str) {
+    for group in ["/usa", "/usa/company", "/usa/company/sub"] {
+        server.group(root, group).await;
+    }
+
+    // Shared factors and tables live at the top; the company's pipeline finds them there.
+    created(
+        server,
+        root,
+        "/usa",
+        "/impacts/activities",
+        json!({
+            "name": ACTIVITY,
+            "description": "Natural gas burnt in stationary combustion, per mmBtu",
+            "attributes": {"unit": "mmBtu"},
+            "impacts": {"ghg": {"name": "ghg", "components": {
+                "co2": {"key": "co2", "value": number(CO2), "type": "pollutant"},
+                "ch4": {"key": "ch4", "value": number(CH4), "type": "pollutant"},
+                "n2o": {"key": "n2o", "value": number(N2O), "type": "pollutant"}
+            }}}
+        }),
+    )
+    .await;
+    dataset(
+        server,
+        root,
+        "/usa",
+        "fuel_types",
+        &["fuel", "activity"],
+        &format!("fuel,activity\nCoal,usepa:stationary_combustion:coal\nNatural Gas,{ACTIVITY}\n"),
+    )
+    .await;
+    dataset(
+        server,
+        root,
+        "/usa",
+        "gwp",
+        &["gas", "gwp"],
+        &format!("gas,gwp\nco2,1\nch4,{GWP_CH4}\nn2o,{GWP_N2O}\n"),
+    )
+    .await;
+    created(
+        server,
+        root,
+        "/usa",
+        "/calculations/calculations",
+        json!({
+            "name": "co2e",
+            "summary": "kg CO2e of kg of CO2, CH4 and N2O",
+            "formula": ":co2*LOOKUP('co2','gwp','gas','gwp') + :ch4*LOOKUP('ch4','gwp','gas','gwp') + :n2o*LOOKUP('n2o','gwp','gas','gwp')",
+            "parameters": [
+                {"index": 0, "key": "co2", "description": "kg CO2", "type": "number"},
+                {"index": 1, "key": "ch4", "description": "kg CH4", "type": "number"},
+                {"index": 2, "key": "n2o", "description": "kg N2O", "type": "number"}
+            ],
+            "outputs": [{"name": "co2e", "description": "kg CO2e", "type": "number"}]
+        }),
+    )
+    .await;
+    created(
+        server,
+        root,
+        "/usa",
+        "/pipelines/metrics",
+        json!({"name": "ghg:scope1:combustion", "summary": "Scope 1 stationary combustion", "aggregationType": "sum"}),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn sif_walkthrough_dry_runs_to_hand_computed_emissions() {
     for server in servers(Options::default()).await {
         let root = server.admin_token().await;
-        for group in ["/usa", "/usa/company", "/usa/company/sub"] {
-            server.group(&root, group).await;
-        }
-
-        // Shared factors and tables live at the top; the company's pipeline finds them there.
-        created(
-            &server,
-            &root,
-            "/usa",
-            "/impacts/activities",
-            json!({
-                "name": ACTIVITY,
-                "description": "Natural gas burnt in stationary combustion, per mmBtu",
-                "attributes": {"unit": "mmBtu"},
-                "impacts": {"ghg": {"name": "ghg", "components": {
-                    "co2": {"key": "co2", "value": number(CO2), "type": "pollutant"},
-                    "ch4": {"key": "ch4", "value": number(CH4), "type": "pollutant"},
-                    "n2o": {"key": "n2o", "value": number(N2O), "type": "pollutant"}
-                }}}
-            }),
-        )
-        .await;
-        dataset(
-            &server,
-            &root,
-            "/usa",
-            "fuel_types",
-            &["fuel", "activity"],
-            &format!(
-                "fuel,activity\nCoal,usepa:stationary_combustion:coal\nNatural Gas,{ACTIVITY}\n"
-            ),
-        )
-        .await;
-        dataset(
-            &server,
-            &root,
-            "/usa",
-            "gwp",
-            &["gas", "gwp"],
-            &format!("gas,gwp\nco2,1\nch4,{GWP_CH4}\nn2o,{GWP_N2O}\n"),
-        )
-        .await;
-        created(
-            &server,
-            &root,
-            "/usa",
-            "/calculations/calculations",
-            json!({
-                "name": "co2e",
-                "summary": "kg CO2e of kg of CO2, CH4 and N2O",
-                "formula": ":co2*LOOKUP('co2','gwp','gas','gwp') + :ch4*LOOKUP('ch4','gwp','gas','gwp') + :n2o*LOOKUP('n2o','gwp','gas','gwp')",
-                "parameters": [
-                    {"index": 0, "key": "co2", "description": "kg CO2", "type": "number"},
-                    {"index": 1, "key": "ch4", "description": "kg CH4", "type": "number"},
-                    {"index": 2, "key": "n2o", "description": "kg N2O", "type": "number"}
-                ],
-                "outputs": [{"name": "co2e", "description": "kg CO2e", "type": "number"}]
-            }),
-        )
-        .await;
-        created(
-            &server,
-            &root,
-            "/usa/company",
-            "/pipelines/metrics",
-            json!({"name": "ghg:scope1:combustion", "summary": "Scope 1 stationary combustion", "aggregationType": "sum"}),
-        )
-        .await;
+        seed(&server, &root).await;
 
         let impact = |component: &str| format!("IMPACT(REF('activity'),'ghg','{component}')");
         let pipeline = json!({

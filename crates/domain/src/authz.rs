@@ -96,6 +96,9 @@ pub enum Action<'a> {
     },
     RevokeUser,
     ListTags,
+    /// Read what the pipeline processor stored in the group in context: activities, metric
+    /// values, audit records.
+    ReadActivities,
     CreateResource,
     /// Get, list versions and read data of one resource, given the groups it belongs to.
     ReadResource(&'a [GroupPath]),
@@ -119,7 +122,7 @@ pub fn authorize(context: &SecurityContext, action: Action<'_>) -> Result<(), Fo
     let ctx = &context.group;
     match action {
         Action::CreateGroup | Action::RevokeUser => context.require(Role::Admin, ctx),
-        Action::ListGroups | Action::ListUsers | Action::ListTags => {
+        Action::ListGroups | Action::ListUsers | Action::ListTags | Action::ReadActivities => {
             context.require(Role::Reader, ctx)
         }
         Action::ReadGroup(target) => {

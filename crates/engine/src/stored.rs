@@ -38,6 +38,33 @@ impl Fixed {
         Fixed(value.mantissa() * 10i128.pow(STORED_SCALE - value.scale()))
     }
 
+    /// Reads the plain decimal notation [`Display`](fmt::Display) writes (`-12.5`, `300`);
+    /// `None` for anything else, including more than eight decimal places.
+    pub fn parse(text: &str) -> Option<Fixed> {
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (whole, fraction) = match digits.split_once('.') {
+            Some((_, "")) => return None,
+            Some(parts) => parts,
+            None => (digits, ""),
+        };
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || fraction.len() > STORED_SCALE as usize {
+            return None;
+        }
+        if !all_digits(whole) || !all_digits(fraction) {
+            return None;
+        }
+        let mut units: i128 = 0;
+        for b in whole.bytes().chain(fraction.bytes()) {
+            units = units.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
+        }
+        units = units.checked_mul(10i128.pow(STORED_SCALE - fraction.len() as u32))?;
+        Some(Fixed(if negative { -units } else { units }))
+    }
+
     /// The number of 10⁻⁸ units.
     pub fn units(self) -> i128 {
         self.0
@@ -233,6 +260,36 @@ mod tests {
 
     fn fixed(text: &str) -> Fixed {
         Fixed::from_decimal(text.parse().unwrap())
+    }
+
+    #[test]
+    fn stored_text_reads_back_exactly() {
+        for text in [
+            "0",
+            "-12.5",
+            "300",
+            "0.00000001",
+            "-0.12345678",
+            "31531578092645.04854",
+        ] {
+            assert_eq!(
+                Fixed::parse(text).map(|f| f.to_string()),
+                Some(text.to_owned())
+            );
+        }
+        for bad in [
+            "",
+            "-",
+            ".5",
+            "1.",
+            "1e5",
+            "0.123456789",
+            "1,5",
+            "+1",
+            "--1",
+        ] {
+            assert_eq!(Fixed::parse(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

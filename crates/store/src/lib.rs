@@ -11,6 +11,7 @@ mod blob;
 mod catalog;
 mod migrations;
 mod postgres;
+mod processor;
 mod rows;
 mod sqlite;
 mod tenant;
@@ -28,6 +29,10 @@ use sifr_domain::{
 
 pub use blob::{BlobKey, BlobReader, BlobStore, LocalBlobs};
 pub use postgres::PostgresStore;
+pub use processor::{
+    ActivityChunk, ActivityKind, ActivityQuery, ActivityRecord, AuditBlock, ExecutionRecord,
+    MetricScope, MetricValueRecord, ProcessorStore, ScannedActivity,
+};
 pub use sqlite::SqliteStore;
 
 /// Where the data lives.
@@ -304,6 +309,9 @@ pub enum TagScope {
 /// All data of one tenant.
 #[async_trait]
 pub trait TenantStore: Send + Sync {
+    /// The pipeline processor's data: executions, activities, audits, metric values.
+    fn processor(&self) -> &dyn ProcessorStore;
+
     /// Creates the root group (if missing) and its first admin (if there is no user yet).
     async fn bootstrap(&self, admin: &Email, password_hash: &str) -> Result<bool>;
 

@@ -31,11 +31,18 @@ const SQLITE_CATALOG: &[Source] = &[
         "sqlite/catalog/20261215000000_tenant_shares.sql"
     ),
 ];
-const SQLITE_TENANT: &[Source] = &[migration!(
-    20261201000000,
-    "access management",
-    "sqlite/tenant/20261201000000_access_management.sql"
-)];
+const SQLITE_TENANT: &[Source] = &[
+    migration!(
+        20261201000000,
+        "access management",
+        "sqlite/tenant/20261201000000_access_management.sql"
+    ),
+    migration!(
+        20261220000000,
+        "pipeline processor",
+        "sqlite/tenant/20261220000000_pipeline_processor.sql"
+    ),
+];
 const POSTGRES_CATALOG: &[Source] = &[
     migration!(
         20261201000000,
@@ -48,11 +55,18 @@ const POSTGRES_CATALOG: &[Source] = &[
         "postgres/catalog/20261215000000_tenant_shares.sql"
     ),
 ];
-const POSTGRES_TENANT: &[Source] = &[migration!(
-    20261201000000,
-    "access management",
-    "postgres/tenant/20261201000000_access_management.sql"
-)];
+const POSTGRES_TENANT: &[Source] = &[
+    migration!(
+        20261201000000,
+        "access management",
+        "postgres/tenant/20261201000000_access_management.sql"
+    ),
+    migration!(
+        20261220000000,
+        "pipeline processor",
+        "postgres/tenant/20261220000000_pipeline_processor.sql"
+    ),
+];
 
 fn migrator(sources: &[Source]) -> Migrator {
     Migrator::with_migrations(

@@ -18,8 +18,8 @@ use sqlx::{
 
 use crate::rows::{CredentialsRow, GroupRow, ResourceRow, UserRow, to_json};
 use crate::{
-    Credentials, GrantOutcome, GroupPatch, NewGroup, Result, StoreError, TagScope, TenantStore,
-    UserGrant, UserPatch,
+    Credentials, GrantOutcome, GroupPatch, NewGroup, ProcessorStore, Result, StoreError, TagScope,
+    TenantStore, UserGrant, UserPatch,
 };
 
 macro_rules! group_columns {
@@ -540,7 +540,12 @@ where
     for<'r> CredentialsRow: FromRow<'r, DB::Row>,
     for<'r> ResourceRow: FromRow<'r, DB::Row>,
     for<'r> ListedResource: FromRow<'r, DB::Row>,
+    SqlTenant<DB>: ProcessorStore,
 {
+    fn processor(&self) -> &dyn ProcessorStore {
+        self
+    }
+
     async fn bootstrap(&self, admin: &Email, password_hash: &str) -> Result<bool> {
         let mut tx = self
             .begin_write(vec![Lock::group(&GroupPath::root()), Lock::RootAdmins])

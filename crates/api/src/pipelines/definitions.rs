@@ -2,7 +2,7 @@
 //! runs it (the rules of each pipeline type, every formula compiled) before it is stored, and
 //! dry runs go through the engine's row processing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
 use axum::extract::Path;
@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as JsonValue};
 use sifr_domain::{
-    Action, NewResource, Resource, ResourceChange, ResourceKind, ResourceState, TagMap, TagPatch,
-    authorize,
+    Action, NewResource, Resource, ResourceChange, ResourceId, ResourceKind, ResourceState, TagMap,
+    TagPatch, authorize,
 };
 use sifr_engine::definition::{ConnectorConfig, ProcessorOptions, Transformer};
-use sifr_engine::{PipelineDefinition, PipelineType, Plan};
+use sifr_engine::{PipelineDefinition, PipelineType, Plan, ValueType};
 use utoipa::ToSchema;
 
 use super::connectors::{self, ConnectorType};
@@ -309,7 +309,13 @@ async fn plan(
             )));
         }
     }
-    let definition = PipelineDefinition {
+    let metrics = metrics::definitions(caller).await?;
+    Plan::new(definition_of(name, body), &metrics).map_err(|e| bad(e.to_string()))
+}
+
+/// The engine's definition of a stored pipeline body.
+fn definition_of(name: &str, body: &PipelineBody) -> PipelineDefinition {
+    PipelineDefinition {
         id: None,
         name: Some(name.to_owned()),
         description: body.description.clone(),
@@ -318,9 +324,52 @@ async fn plan(
         transformer: body.transformer.clone(),
         processor_options: body.processor_options.clone(),
         connector_config: body.connector_config.clone(),
-    };
+    }
+}
+
+/// The compiled plan of the pipeline version an execution is pinned to.
+pub(crate) async fn execution_plan(caller: &Caller, id: &str, version: u32) -> ApiResult<Plan> {
+    let pipeline = pinned(caller, id, version).await?;
+    let body: PipelineBody = body_of(&pipeline)?;
+    let mut definition = definition_of(pipeline.name.as_deref().unwrap_or_default(), &body);
+    definition.id = Some(id.to_owned());
+    definition.version = Some(u64::from(version));
     let metrics = metrics::definitions(caller).await?;
     Plan::new(definition, &metrics).map_err(|e| bad(e.to_string()))
+}
+
+/// A version of a pipeline, in SIF's words when it is gone.
+pub(crate) async fn pinned(caller: &Caller, id: &str, version: u32) -> ApiResult<Resource> {
+    let not_found = || ApiError::NotFound(format!("Pipeline configuration '{id}' not found."));
+    let pipeline_id = ResourceId::parse(id).map_err(|_| not_found())?;
+    caller
+        .tenant
+        .resource_version(Pipelines::KIND, &pipeline_id, version)
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// The type of every output a pipeline has had (any version), by key; the outputs of the
+/// current version's first transform included.
+pub(crate) fn output_types(pipeline: &Resource) -> ApiResult<BTreeMap<String, ValueType>> {
+    let body: PipelineBody = body_of(pipeline)?;
+    let mut types: BTreeMap<String, ValueType> = body
+        .aggregated_outputs
+        .iter()
+        .filter_map(|(key, kind)| {
+            let kind = serde_json::from_value(kind.clone()).ok()?;
+            Some((key.clone(), kind))
+        })
+        .collect();
+    for output in body.transformer.transforms.iter().flat_map(|t| &t.outputs) {
+        types.insert(output.key.clone(), output.kind);
+    }
+    Ok(types)
+}
+
+/// The pipeline's type.
+pub(crate) fn pipeline_type(pipeline: &Resource) -> ApiResult<PipelineType> {
+    Ok(body_of::<PipelineBody>(pipeline)?.kind)
 }
 
 /// The body to store: the definition, each unique output's `_keyMapping` from the plan, and

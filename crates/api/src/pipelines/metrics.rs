@@ -3,7 +3,7 @@
 //! `outputMetrics`. The server keeps `inputMetrics` and `inputPipelines` in step with the links
 //! the other side declares; every change of links writes a new version of the metric changed.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use axum::Json;
 use axum::extract::Path;
@@ -141,6 +141,27 @@ fn named<'a>(metrics: &'a [Resource], name: &str) -> Option<&'a Resource> {
             .as_deref()
             .is_some_and(|n| n.eq_ignore_ascii_case(name))
     })
+}
+
+/// The metric called `name` (ignoring case) visible from the group in context.
+pub(crate) async fn visible_named(caller: &Caller, name: &str) -> ApiResult<Option<Resource>> {
+    Ok(named(&hierarchy(caller, false).await?, name).cloned())
+}
+
+/// The pipeline outputs feeding each metric visible in the group in context (metrics fed by
+/// none are left out).
+pub(crate) async fn feeds(caller: &Caller) -> ApiResult<BTreeMap<String, Vec<InputPipeline>>> {
+    let mut feeds = BTreeMap::new();
+    for metric in hierarchy(caller, false).await? {
+        let body: MetricBody = body_of(&metric)?;
+        if !body.input_pipelines.is_empty() {
+            feeds.insert(
+                metric.name.clone().unwrap_or_default(),
+                body.input_pipelines,
+            );
+        }
+    }
+    Ok(feeds)
 }
 
 /// The metrics visible from the group in context, as the engine validates pipelines against.

@@ -13,8 +13,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use self::connectors::Connectors;
-use self::definitions::Pipelines;
-use self::metrics::Metrics;
+pub(crate) use self::definitions::{Pipelines, execution_plan, output_types, pipeline_type};
+pub(crate) use self::metrics::{
+    Metrics, definitions as metric_definitions, feeds as metric_feeds,
+    visible_named as metric_named,
+};
 use crate::access::tags::TagValueList;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};

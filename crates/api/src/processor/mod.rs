@@ -1,0 +1,27 @@
+//! The pipeline processor of SIF, served under `/pipelineProcessor`: executions of pipelines
+//! over uploaded or inline input, the activities they store (with every version), the audit
+//! records of each, and metric (KPI) values.
+
+mod activities;
+mod executions;
+mod metrics;
+mod runner;
+mod values;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(crate) use self::executions::{ExecutionUploads, UPLOAD_PURPOSE};
+pub(crate) use self::runner::{Runner, resume};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(executions::create, executions::list))
+        .routes(routes!(executions::get))
+        .routes(routes!(executions::error_download_url))
+        .routes(routes!(executions::output_download_url))
+        .routes(routes!(activities::list))
+        .routes(routes!(activities::audits))
+        .routes(routes!(metrics::list))
+}

@@ -1,0 +1,650 @@
+//! Running executions: the engine reads the input on blocking threads and evaluates it on every
+//! core; each chunk is written to the activity store in one transaction; then the pipeline's
+//! aggregations and the tenant's metrics are computed again from the latest values, and the
+//! execution gets its final status.
+//!
+//! A tenant runs one execution at a time, so executions never interleave their writes, and the
+//! "latest version" of an activity is always the one the most recent execution wrote. An
+//! execution interrupted by a stop of the server is started again from its input when the
+//! server starts: what it had written is discarded first, so it ends with exactly the
+//! activities its input defines.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Seek, Write};
+use std::sync::{Arc, Mutex};
+
+use sifr_domain::{GroupPath, Memberships, Role, SecurityContext, TenantId, Timestamp};
+use sifr_engine::{
+    ActivitySink, Aggregates, ChunkEncoder, ChunkOutput, CsvInput, CsvOptions, EngineError,
+    ExecutionOptions, MetricDays, MetricPlan, NoProgress, Outcome, Plan, SinkError, Stored,
+    TimeUnit, ValueType, execute,
+};
+use sifr_store::{
+    ActivityChunk, ActivityKind, AuditBlock, BlobKey, MetricValueRecord, ProcessorStore,
+    TenantStore,
+};
+use tokio::runtime::Handle;
+use tokio_util::io::SyncIoBridge;
+
+use super::executions::{Execution, Status};
+use super::values::{from_stored_text, json_of, stored_text};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::pipelines;
+use crate::resolve::StoreResources;
+use crate::state::AppState;
+
+/// Aggregated activities per write.
+const AGGREGATES_PER_CHUNK: usize = 5000;
+
+/// The message of an execution whose rows had errors, in SIF's words.
+pub(crate) const CALCULATION_ERRORS: &str =
+    "error when performing calculation, review the pipeline execution error log for further info";
+
+/// One lock per tenant: executions of a tenant run one after the other.
+#[derive(Default)]
+pub(crate) struct Runner {
+    tenants: Mutex<HashMap<TenantId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Runner {
+    fn lock_of(&self, tenant: &TenantId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut tenants = self
+            .tenants
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        tenants.entry(tenant.clone()).or_default().clone()
+    }
+}
+
+/// The blob an execution's input is uploaded to.
+pub(crate) fn input_key(tenant: &TenantId, execution: &str) -> ApiResult<BlobKey> {
+    Ok(BlobKey::parse(&format!(
+        "tenants/{tenant}/executions/{execution}/input.csv"
+    ))?)
+}
+
+/// The blob of an execution's error report.
+pub(crate) fn errors_key(tenant: &TenantId, execution: &str) -> ApiResult<BlobKey> {
+    Ok(BlobKey::parse(&format!(
+        "tenants/{tenant}/executions/{execution}/errors.txt"
+    ))?)
+}
+
+/// Who background work acts as: the execution's creator, as a contributor of its group.
+pub(crate) fn acting_caller(
+    state: &AppState,
+    tenant_id: &TenantId,
+    tenant: Arc<dyn TenantStore>,
+    execution: &Execution,
+) -> ApiResult<Caller> {
+    let group = GroupPath::parse(&execution.group_context_id)
+        .map_err(|e| ApiError::Internal(format!("execution group: {e}")))?;
+    Ok(Caller {
+        tenant_id: tenant_id.clone(),
+        tenant,
+        context: SecurityContext {
+            caller: execution.created_by.clone(),
+            memberships: Memberships::new([(group.clone(), Role::Contributor)]),
+            group,
+            floor: None,
+        },
+        datasets: state.datasets.clone(),
+        store: state.store.clone(),
+    })
+}
+
+/// Processes an execution's uploaded input in the background.
+pub(crate) fn start(state: AppState, tenant_id: TenantId, execution_id: String) {
+    tokio::spawn(async move {
+        let lock = state.runner.lock_of(&tenant_id);
+        let _turn = lock.lock().await;
+        if let Err(e) = run(&state, &tenant_id, &execution_id).await {
+            tracing::error!(execution = %execution_id, error = %e, "execution failed");
+            let failed = async {
+                let tenant = state.store.tenant(&tenant_id).await?;
+                let mut execution = Execution::load(tenant.processor(), &execution_id).await?;
+                execution.finish(Status::Failed, Some(e.to_string()));
+                execution.save(tenant.processor()).await
+            };
+            if let Err(e) = failed.await {
+                tracing::error!(execution = %execution_id, error = %e, "cannot record the failure");
+            }
+        }
+    });
+}
+
+/// Starts again the executions a stop of the server interrupted.
+pub(crate) async fn resume(state: &AppState) -> ApiResult<()> {
+    for tenant in state.store.tenants().await? {
+        let store = state.store.tenant(&tenant.id).await?;
+        let running = [
+            Status::InProgress.as_str(),
+            Status::CalculatingMetrics.as_str(),
+        ];
+        for record in store.processor().executions_with_status(&running).await? {
+            tracing::info!(execution = %record.id, "resuming an interrupted execution");
+            start(state.clone(), tenant.id.clone(), record.id);
+        }
+    }
+    Ok(())
+}
+
+async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiResult<()> {
+    let tenant = state.store.tenant(tenant_id).await?;
+    let processor = tenant.processor();
+    let mut execution = Execution::load(processor, execution_id).await?;
+    // Whatever an interrupted run wrote goes, so the run starts from a clean slate.
+    processor.discard_execution(execution_id).await?;
+    execution.status = Status::InProgress;
+    execution.save(processor).await?;
+
+    let caller = acting_caller(state, tenant_id, tenant.clone(), &execution)?;
+    let plan =
+        pipelines::execution_plan(&caller, &execution.pipeline_id, execution.pipeline_version)
+            .await?;
+    let input = state
+        .blobs
+        .get(&input_key(tenant_id, execution_id)?)
+        .await?
+        .ok_or_else(|| ApiError::Internal("the execution's input file is missing".into()))?;
+    let csv = CsvOptions::from_connector(plan.definition().connector_config.as_ref())
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let errors = tempfile::tempfile_in(state.config.data_dir.as_path()).map_err(|e| {
+        ApiError::Internal(format!("cannot create the execution's error file: {e}"))
+    })?;
+    let mut sink = StoreSink::new(tenant.clone(), &execution, plan_audits(), errors);
+    let resources = Arc::new(StoreResources::new(&caller));
+    let options = execution_options(&execution);
+    let plan = Arc::new(plan);
+    let (outcome, sink) = {
+        let plan = plan.clone();
+        tokio::task::spawn_blocking(move || {
+            let input = CsvInput::new(
+                SyncIoBridge::new(input),
+                &plan.definition().transformer.parameters,
+                &csv,
+            )?;
+            let outcome = execute(&plan, input, resources, &options, &mut sink, &NoProgress)?;
+            Ok::<_, EngineError>((outcome, sink))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("the execution stopped unexpectedly: {e}")))?
+    }
+    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+
+    if sink.error_lines > 0 {
+        let mut file = sink.into_errors()?;
+        file.rewind()
+            .map_err(|e| ApiError::Internal(format!("error file: {e}")))?;
+        let mut file = tokio::fs::File::from_std(file);
+        state
+            .blobs
+            .put(&errors_key(tenant_id, execution_id)?, &mut file)
+            .await?;
+    }
+    finish(state, &caller, &plan, &mut execution, &outcome).await
+}
+
+/// After the rows are stored: aggregations, metrics, and the final status.
+pub(crate) async fn finish(
+    _state: &AppState,
+    caller: &Caller,
+    plan: &Plan,
+    execution: &mut Execution,
+    outcome: &Outcome,
+) -> ApiResult<()> {
+    let processor = caller.tenant.processor();
+    execution.record_outcome(outcome);
+    execution.status = Status::CalculatingMetrics;
+    execution.save(processor).await?;
+    aggregate(processor, plan, execution).await?;
+    if execution.trigger_metric_aggregations {
+        roll_up_metrics(caller).await?;
+    }
+    let message = (!outcome.succeeded()).then(|| CALCULATION_ERRORS.to_owned());
+    let status = match message {
+        None => Status::Success,
+        Some(_) => Status::Failed,
+    };
+    execution.finish(status, message);
+    execution.save(processor).await
+}
+
+/// Audit records are written for every execution.
+fn plan_audits() -> bool {
+    true
+}
+
+pub(crate) fn execution_options(execution: &Execution) -> ExecutionOptions {
+    let mut options = ExecutionOptions::new(
+        &execution.pipeline_id,
+        &execution.id,
+        &execution.group_context_id,
+    );
+    options.audit = plan_audits();
+    options
+}
+
+/// Writes the engine's chunks to the activity store, one transaction each, and the row
+/// errors to a file. Inline executions hold their chunks back and store them only when no
+/// row failed.
+pub(crate) struct StoreSink {
+    tenant: Arc<dyn TenantStore>,
+    runtime: Handle,
+    pipeline_id: String,
+    execution_id: String,
+    tombstones: bool,
+    audit: bool,
+    errors: BufWriter<File>,
+    pub(crate) error_lines: u64,
+    /// Inline: the chunks to store once every row succeeded, and the rows as the response
+    /// shows them.
+    held: Option<Held>,
+}
+
+struct Held {
+    chunks: Vec<ActivityChunk>,
+    outputs: Vec<(String, ValueType)>,
+    rows: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl StoreSink {
+    /// Must be created on the server's runtime.
+    pub(crate) fn new(
+        tenant: Arc<dyn TenantStore>,
+        execution: &Execution,
+        audit: bool,
+        errors: File,
+    ) -> Self {
+        Self {
+            tenant,
+            runtime: Handle::current(),
+            pipeline_id: execution.pipeline_id.clone(),
+            execution_id: execution.id.clone(),
+            tombstones: execution.is_deletion(),
+            audit,
+            errors: BufWriter::new(errors),
+            error_lines: 0,
+            held: None,
+        }
+    }
+
+    /// Holds the rows back until every row succeeded, and keeps them for the response.
+    pub(crate) fn inline(mut self, outputs: Vec<(String, ValueType)>) -> Self {
+        self.held = Some(Held {
+            chunks: Vec::new(),
+            outputs,
+            rows: Vec::new(),
+        });
+        self
+    }
+
+    /// The inline rows' outputs: numbers as numbers, timestamps in RFC 3339.
+    pub(crate) fn take_outputs(&mut self) -> Vec<serde_json::Map<String, serde_json::Value>> {
+        self.held
+            .as_mut()
+            .map(|held| std::mem::take(&mut held.rows))
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn into_errors(self) -> ApiResult<File> {
+        self.errors
+            .into_inner()
+            .map_err(|e| ApiError::Internal(format!("error file: {e}")))
+    }
+
+    fn store(&self, chunk: &ActivityChunk) -> Result<(), SinkError> {
+        self.runtime
+            .block_on(self.tenant.processor().write_activities(chunk))
+            .map(|_| ())
+            .map_err(|e| Box::new(e) as SinkError)
+    }
+}
+
+/// A chunk's rows as the store's staged document, and its audit block.
+pub(crate) struct Staged {
+    document: String,
+    audit: Option<AuditBlock>,
+}
+
+/// Stages chunks on the evaluation threads.
+pub(crate) struct Stager {
+    tombstones: bool,
+    audit: bool,
+}
+
+impl ChunkEncoder for Stager {
+    type Encoded = Staged;
+
+    fn encode(&mut self, plan: &Plan, chunk: &ChunkOutput) -> Result<Staged, SinkError> {
+        let outputs = plan.outputs();
+        let unique = plan.unique_keys();
+        let mut document = String::with_capacity(chunk.rows.len() * 64 * outputs.len().max(1));
+        document.push('[');
+        for (n, row) in chunk.rows.iter().enumerate() {
+            if n > 0 {
+                document.push(',');
+            }
+            document.push('[');
+            push_json_str(&mut document, row.group);
+            document.push(',');
+            document.push_str(&row.info.date.unwrap_or_default().to_string());
+            for slot in 0..5 {
+                document.push(',');
+                let text = unique
+                    .get(slot)
+                    .and_then(|&i| stored_text(&row.values[i]))
+                    .unwrap_or_default();
+                push_json_str(&mut document, &text);
+            }
+            document.push(',');
+            document.push_str(&row.info.row.to_string());
+            document.push_str(",{");
+            let mut failed = Vec::new();
+            let mut first = true;
+            for (output, value) in outputs.iter().zip(row.values) {
+                if let Stored::Error(message) = value {
+                    failed.push((&output.key, message));
+                }
+                let text = if self.tombstones {
+                    None
+                } else {
+                    stored_text(value)
+                };
+                if let Some(text) = text {
+                    if !first {
+                        document.push(',');
+                    }
+                    first = false;
+                    push_json_str(&mut document, &output.key);
+                    document.push(':');
+                    push_json_str(&mut document, &text);
+                }
+            }
+            document.push_str("},");
+            if failed.is_empty() || self.tombstones {
+                document.push_str("null");
+            } else {
+                document.push('{');
+                for (i, (key, message)) in failed.iter().enumerate() {
+                    if i > 0 {
+                        document.push(',');
+                    }
+                    push_json_str(&mut document, key);
+                    document.push(':');
+                    push_json_str(&mut document, message);
+                }
+                document.push('}');
+            }
+            document.push(']');
+        }
+        document.push(']');
+        let audit = match (&chunk.audit, self.audit) {
+            (Some(batch), true) if !chunk.rows.is_empty() => Some(AuditBlock {
+                sequence: chunk.sequence as i64,
+                first_row: chunk.rows.get(0).info.row as i64,
+                last_row: chunk.rows.get(chunk.rows.len() - 1).info.row as i64,
+                records: batch.compressed.clone(),
+            }),
+            _ => None,
+        };
+        Ok(Staged { document, audit })
+    }
+}
+
+/// Appends `text` as a JSON string.
+fn push_json_str(out: &mut String, text: &str) {
+    // Serialising a string into a String cannot fail.
+    if let Ok(quoted) = serde_json::to_string(text) {
+        out.push_str(&quoted);
+    }
+}
+
+impl ActivitySink for StoreSink {
+    type Encoder = Stager;
+
+    fn encoder(&self) -> Stager {
+        Stager {
+            tombstones: self.tombstones,
+            audit: self.audit,
+        }
+    }
+
+    fn write(&mut self, chunk: &ChunkOutput, staged: Staged) -> Result<(), SinkError> {
+        for error in &chunk.errors {
+            // Cell errors of a deletion are ignored, as its values are not stored.
+            if self.tombstones && error.kind == sifr_engine::ErrorKind::Cell {
+                continue;
+            }
+            self.errors.write_all(error.message.as_bytes())?;
+            self.errors.write_all(b"\r\n")?;
+            self.error_lines += 1;
+        }
+        if chunk.rows.is_empty() {
+            return Ok(());
+        }
+        let activities = ActivityChunk {
+            pipeline_id: self.pipeline_id.clone(),
+            execution_id: self.execution_id.clone(),
+            kind: ActivityKind::Raw,
+            created_at: Timestamp::now().as_millis(),
+            staged: staged.document,
+            audit: staged.audit,
+        };
+        match &mut self.held {
+            Some(held) => {
+                for row in chunk.rows.iter() {
+                    let shown = held
+                        .outputs
+                        .iter()
+                        .zip(row.values)
+                        .map(|((key, kind), value)| {
+                            let json = stored_text(value)
+                                .map_or(serde_json::Value::Null, |t| json_of(Some(*kind), &t));
+                            (key.clone(), json)
+                        })
+                        .collect();
+                    held.rows.push(shown);
+                }
+                held.chunks.push(activities);
+            }
+            None => self.store(&activities)?,
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, outcome: &Outcome) -> Result<(), SinkError> {
+        self.errors.flush()?;
+        if outcome.succeeded()
+            && let Some(held) = &mut self.held
+        {
+            let chunks = std::mem::take(&mut held.chunks);
+            for chunk in &chunks {
+                self.store(chunk)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Numbers group names in order of first appearance, as the engine's accumulators expect.
+#[derive(Default)]
+struct GroupTable {
+    names: Vec<Arc<str>>,
+    numbers: HashMap<Arc<str>, u32>,
+}
+
+impl GroupTable {
+    fn number(&mut self, group: &str) -> u32 {
+        if let Some(&n) = self.numbers.get(group) {
+            return n;
+        }
+        let name: Arc<str> = Arc::from(group);
+        let n = self.names.len() as u32;
+        self.names.push(name.clone());
+        self.numbers.insert(name, n);
+        n
+    }
+}
+
+/// Computes the pipeline's aggregations again from the latest values of all its activities and
+/// replaces its aggregated activities with them.
+async fn aggregate(
+    processor: &dyn ProcessorStore,
+    plan: &Plan,
+    execution: &Execution,
+) -> ApiResult<()> {
+    let Some(aggregation) = plan.aggregation() else {
+        return Ok(());
+    };
+    let outputs = plan.outputs();
+    let mut read: Vec<usize> = vec![aggregation.period];
+    read.extend(&aggregation.dimensions);
+    read.extend(aggregation.measures.iter().map(|&(i, _)| i));
+    let keys: Vec<String> = read.iter().map(|&i| outputs[i].key.clone()).collect();
+    let mut groups = GroupTable::default();
+    let mut totals = Aggregates::default();
+    let mut values = vec![Stored::Null; outputs.len()];
+    processor
+        .scan_latest(
+            &execution.pipeline_id,
+            ActivityKind::Raw,
+            &keys,
+            &mut |activity| {
+                for (&i, text) in read.iter().zip(activity.values) {
+                    values[i] = text
+                        .as_deref()
+                        .map_or(Stored::Null, |t| from_stored_text(outputs[i].kind, t));
+                }
+                let group = groups.number(activity.group);
+                totals.add_row(aggregation, group, &values);
+            },
+        )
+        .await?;
+    let rows = totals.results(aggregation, &groups.names);
+    processor.delete_aggregates(&execution.pipeline_id).await?;
+    let created_at = Timestamp::now().as_millis();
+    for batch in rows.chunks(AGGREGATES_PER_CHUNK) {
+        let mut document = String::from("[");
+        for (n, row) in batch.iter().enumerate() {
+            if n > 0 {
+                document.push(',');
+            }
+            document.push('[');
+            push_json_str(&mut document, &row.group);
+            document.push(',');
+            document.push_str(&row.date.to_string());
+            for slot in 0..5 {
+                document.push(',');
+                let text = row
+                    .dimensions
+                    .get(slot)
+                    .and_then(stored_text)
+                    .unwrap_or_default();
+                push_json_str(&mut document, &text);
+            }
+            document.push_str(",0,{");
+            push_json_str(&mut document, &outputs[aggregation.period].key);
+            document.push(':');
+            push_json_str(&mut document, &row.date.to_string());
+            let named = aggregation
+                .dimensions
+                .iter()
+                .zip(&row.dimensions)
+                .chain(aggregation.measures.iter().map(|(i, _)| i).zip(&row.values));
+            for (&i, value) in named {
+                if let Some(text) = stored_text(value) {
+                    document.push(',');
+                    push_json_str(&mut document, &outputs[i].key);
+                    document.push(':');
+                    push_json_str(&mut document, &text);
+                }
+            }
+            document.push_str("},null]");
+        }
+        document.push(']');
+        processor
+            .write_activities(&ActivityChunk {
+                pipeline_id: execution.pipeline_id.clone(),
+                execution_id: execution.id.clone(),
+                kind: ActivityKind::Aggregated,
+                created_at,
+                staged: document,
+                audit: None,
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// The metrics' one-letter time unit codes, as stored.
+pub(crate) fn unit_code(unit: TimeUnit) -> &'static str {
+    match unit {
+        TimeUnit::Day => "d",
+        TimeUnit::Week => "w",
+        TimeUnit::Month => "m",
+        TimeUnit::Quarter => "q",
+        TimeUnit::Year => "y",
+    }
+}
+
+/// Computes every metric of the tenant fed by pipeline outputs (and the metrics they feed)
+/// again from the latest values of the activities, and replaces the stored values.
+pub(crate) async fn roll_up_metrics(caller: &Caller) -> ApiResult<()> {
+    let processor = caller.tenant.processor();
+    let definitions = pipelines::metric_definitions(caller).await?;
+    let feeds = pipelines::metric_feeds(caller).await?;
+    let fed: Vec<&str> = feeds.keys().map(String::as_str).collect();
+    let plan = MetricPlan::new(&definitions, &fed).map_err(|problems| {
+        ApiError::BadRequest(format!(
+            "metrics cannot be computed: {}",
+            problems.join("; ")
+        ))
+    })?;
+    let mut groups = GroupTable::default();
+    let mut days = MetricDays::default();
+    for (name, inputs) in &feeds {
+        let Some(metric) = plan.index(name) else {
+            continue;
+        };
+        for input in inputs {
+            processor
+                .scan_latest(
+                    &input.pipeline_id,
+                    ActivityKind::Raw,
+                    std::slice::from_ref(&input.output),
+                    &mut |activity| {
+                        if let Some(value) = activity.values[0]
+                            .as_deref()
+                            .and_then(sifr_engine::Fixed::parse)
+                        {
+                            let group = groups.number(activity.group);
+                            days.add(metric, group, activity.date, value);
+                        }
+                    },
+                )
+                .await?;
+        }
+    }
+    let now = Timestamp::now().to_string();
+    let text =
+        |sum: sifr_engine::aggregate::Sum| sum.value().map(|v| v.to_string()).unwrap_or_default();
+    let records: Vec<MetricValueRecord> = plan
+        .roll_up(&days, &groups.names)
+        .into_iter()
+        .map(|row| MetricValueRecord {
+            name: row.metric.to_string(),
+            time_unit: unit_code(row.unit).to_owned(),
+            group_id: row.group.to_string(),
+            date: row.day,
+            group_value: text(row.group_value),
+            sub_groups_value: text(row.sub_groups_value),
+            created_at: now.clone(),
+        })
+        .collect();
+    let names: Vec<String> = plan.metrics().iter().map(|m| m.name.to_string()).collect();
+    processor.replace_metric_values(&names, &records).await?;
+    Ok(())
+}
