@@ -1,6 +1,8 @@
 //! `sifr`: the one binary. It parses the command line and hands each command to its module;
 //! the work itself lives in the library crates.
 
+mod apply;
+mod client;
 mod eval;
 mod migrate;
 mod run;
@@ -34,6 +36,26 @@ enum Command {
     Tenant(tenant::TenantArgs),
     /// Run a pipeline over a CSV file and write its results as files (no server, no database).
     Run(run::RunArgs),
+    /// Log in to a server and keep the token in a profile.
+    Login(client::login::LoginArgs),
+    /// Forget the token kept in a profile.
+    Logout(client::login::LogoutArgs),
+    /// Groups: list, get, create, update, delete.
+    Groups(client::groups::GroupsArgs),
+    /// Users and their roles in groups: list, get, create (grant), update, delete (revoke).
+    Users(client::users::UsersArgs),
+    /// Activities and their impacts (emission factors): list, get, create, update, delete, import.
+    Impacts(client::impacts::ImpactsArgs),
+    /// Reference datasets (CSV lookup tables): list, get, create, update, delete, download.
+    Datasets(client::datasets::DatasetsArgs),
+    /// Calculations (reusable formulas): list, get, create, update, delete.
+    Calculations(client::calculations::CalculationsArgs),
+    /// Pipelines: list, get, create, update, delete, validate (dry run).
+    Pipelines(client::pipelines::PipelinesArgs),
+    /// Metric (KPI) definitions: list, get, create, update, delete.
+    Metrics(client::metrics::MetricsArgs),
+    /// Create or update resources from YAML or JSON manifests, showing the plan first.
+    Apply(apply::ApplyArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +66,16 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate::run(args),
         Command::Tenant(args) => tenant::run(args),
         Command::Run(args) => run::run(args),
+        Command::Login(args) => client::run(args),
+        Command::Logout(args) => client::run(args),
+        Command::Groups(args) => client::run(args),
+        Command::Users(args) => client::run(args),
+        Command::Impacts(args) => client::run(args),
+        Command::Datasets(args) => client::run(args),
+        Command::Calculations(args) => client::run(args),
+        Command::Pipelines(args) => client::run(args),
+        Command::Metrics(args) => client::run(args),
+        Command::Apply(args) => client::run(args),
     };
     match result {
         Ok(code) => code,
@@ -51,5 +83,15 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

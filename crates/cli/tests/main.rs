@@ -1,4 +1,7 @@
 //! The `sifr` binary, run as a process.
 
+mod apply;
+mod client;
 mod eval;
+mod resume;
 mod run;

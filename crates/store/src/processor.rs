@@ -197,7 +197,8 @@ pub(crate) trait Staging: Database {
     /// Creates the chunk's missing activities. `$1` pipeline, `$2` kind, `$3` staged document.
     const INSERT_ACTIVITIES: &'static str;
     /// Adds the chunk's versions in input order. `$1` pipeline, `$2` kind, `$3` staged
-    /// document, `$4` execution, `$5` created at.
+    /// document, `$4` execution, `$5` created at. Each staged row finds its activity through
+    /// the identity index (SQLite is told so with a CROSS JOIN, which fixes the loop order).
     const INSERT_VERSIONS: &'static str;
 }
 
@@ -213,7 +214,7 @@ impl Staging for sqlx::Sqlite {
     const INSERT_VERSIONS: &'static str = "INSERT INTO activity_versions \
          (activity_id, execution_id, created_at, row_number, vals, errors) \
          SELECT a.id, $4, $5, s.value ->> 7, s.value -> 8, nullif(s.value -> 9, 'null') \
-         FROM json_each($3) AS s JOIN activities a ON a.pipeline_id = $1 AND a.kind = $2 \
+         FROM json_each($3) AS s CROSS JOIN activities a WHERE a.pipeline_id = $1 AND a.kind = $2 \
          AND a.group_id = s.value ->> 0 AND a.date = s.value ->> 1 \
          AND a.key1 = s.value ->> 2 AND a.key2 = s.value ->> 3 AND a.key3 = s.value ->> 4 \
          AND a.key4 = s.value ->> 5 AND a.key5 = s.value ->> 6 ORDER BY s.key";
