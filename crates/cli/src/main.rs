@@ -3,6 +3,7 @@
 
 mod apply;
 mod client;
+mod demo;
 mod eval;
 mod migrate;
 mod run;
@@ -28,6 +29,9 @@ struct Cli {
 enum Command {
     /// Evaluate a formula, or run a conformance corpus of formulas.
     Eval(eval::EvalArgs),
+    /// Start a server seeded with a demo organisation and a year of sample bills, and show its
+    /// KPIs.
+    Demo(demo::DemoArgs),
     /// Run the HTTP server (SIF's REST API).
     Serve(serve::ServeArgs),
     /// Apply pending database migrations to the catalog and every tenant.
@@ -52,8 +56,13 @@ enum Command {
     Calculations(client::calculations::CalculationsArgs),
     /// Pipelines: list, get, create, update, delete, validate (dry run).
     Pipelines(client::pipelines::PipelinesArgs),
-    /// Metric (KPI) definitions: list, get, create, update, delete.
+    /// Metric (KPI) definitions: list, get, create, update, delete; and their values.
     Metrics(client::metrics::MetricsArgs),
+    /// Pipeline executions: run a pipeline over a CSV file or inline rows, list, get, errors.
+    #[command(alias = "executions")]
+    Execution(client::executions::ExecutionArgs),
+    /// The activities a pipeline stored, and the audit trail of one.
+    Activities(client::activities::ActivitiesArgs),
     /// Create or update resources from YAML or JSON manifests, showing the plan first.
     Apply(apply::ApplyArgs),
 }
@@ -62,6 +71,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Eval(args) => eval::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Tenant(args) => tenant::run(args),
@@ -75,6 +85,8 @@ fn main() -> ExitCode {
         Command::Calculations(args) => client::run(args),
         Command::Pipelines(args) => client::run(args),
         Command::Metrics(args) => client::run(args),
+        Command::Execution(args) => client::run(args),
+        Command::Activities(args) => client::run(args),
         Command::Apply(args) => client::run(args),
     };
     match result {

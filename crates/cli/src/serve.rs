@@ -7,7 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use sifr_api::{Config, Server};
+use sifr_api::{Config, Server, ServerError};
+
+use crate::client::output::Format;
+use crate::demo;
 
 /// Where the data is: shared by `serve`, `migrate` and `tenant`.
 #[derive(Args, Debug)]
@@ -55,7 +58,7 @@ fn set<T>(field: &mut T, value: Option<T>) {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum LogFormat {
+pub enum LogFormat {
     /// Human-readable lines.
     Text,
     /// One JSON object per line, for log collectors.
@@ -108,6 +111,9 @@ pub struct ServeArgs {
     /// Log line format.
     #[arg(long, env = "SIFR_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
+    /// Also set up the demo organisation with a year of sample bills, as `sifr demo` does.
+    #[arg(long)]
+    demo: bool,
 }
 
 impl ServeArgs {
@@ -131,9 +137,10 @@ impl ServeArgs {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs to standard error what `RUST_LOG` asks for, else what `default` does.
+pub fn init_logging(format: LogFormat, default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -168,19 +175,67 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// A server running on the async runtime until the process is asked to stop or
+/// [`Background::stop`] stops it.
+pub struct Background {
+    task: tokio::task::JoinHandle<Result<(), ServerError>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Background {
+    pub fn start(server: Server) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            tokio::select! {
+                () = shutdown_signal() => {}
+                _ = stopped => {}
+            }
+        };
+        Self {
+            task: tokio::spawn(server.run_until_stopped(signal)),
+            stop,
+        }
+    }
+
+    /// Serves until the process is asked to stop.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let Self { task, stop } = self;
+        let served = task.await;
+        drop(stop);
+        Ok(served.context("the server stopped unexpectedly")??)
+    }
+
+    /// Stops serving, letting requests in flight finish.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        Ok(self
+            .task
+            .await
+            .context("the server stopped unexpectedly")??)
+    }
+}
+
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    init_logging(args.log_format);
-    let config = args.config()?;
+    init_logging(args.log_format, "info,sqlx=warn");
+    let mut config = args.config()?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        let demo = args
+            .demo
+            .then(|| demo::Demo::prepare(&mut config))
+            .transpose()?;
         let server = Server::build(config).await?;
+        tracing::info!(address = %server.local_addr(), backend = server.store().backend(), "listening");
+        if let Some(demo) = demo {
+            demo::serve_seeded(server, demo, Format::Table, true).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
         if let Some(created) = server.first_start() {
             eprintln!("Created tenant '{}' with root admin {}.", created.tenant, created.admin);
             if let Some(password) = &created.generated_password {
                 eprintln!("Its generated password, shown only this once: {password}");
             }
         }
-        tracing::info!(address = %server.local_addr(), backend = server.store().backend(), "listening");
         server.run_until_stopped(shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
     })

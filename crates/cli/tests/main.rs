@@ -2,6 +2,8 @@
 
 mod apply;
 mod client;
+mod demo;
 mod eval;
+mod processor_cli;
 mod resume;
 mod run;

@@ -54,4 +54,4 @@ pub use plan::{OutputPlan, ParameterPlan, Plan, PlanError};
 pub use process::{ChunkOutput, RowInfo, StoredRow, StoredRows};
 pub use resources::FileResources;
 pub use stored::{Fixed, Stored};
-pub use validate::{MAX_UNIQUE_OUTPUTS, ROW_IDENTIFIER};
+pub use validate::{MAX_UNIQUE_OUTPUTS, ROW_IDENTIFIER, ROW_NUMBER};

@@ -24,7 +24,7 @@ use sifr_calc::syntax::ast::{Expr, ExprKind, Function};
 use sifr_calc::{EvalError, InputError, InputType, Schema, Value};
 
 use crate::audit::Fragment;
-use crate::validate::ROW_IDENTIFIER;
+use crate::validate::{ROW_IDENTIFIER, ROW_NUMBER};
 
 /// What a formula reads from its row.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -116,7 +116,8 @@ impl Walk<'_> {
             ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Null => {}
             ExprKind::Token(name) => {
                 if let Some(slot) = self.schema.slot(name) {
-                    if name == ROW_IDENTIFIER {
+                    // Both differ on every row: results that read them are never cached.
+                    if name == ROW_IDENTIFIER || name == ROW_NUMBER {
                         self.row_identifier = true;
                     }
                     self.deps.params.push(slot);

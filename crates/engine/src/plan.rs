@@ -12,7 +12,7 @@ use crate::aggregate::AggregationPlan;
 use crate::definition::{Aggregate, MetricDefinition, PipelineDefinition, PipelineType, ValueType};
 use crate::memo::{self, Dependencies};
 use crate::metrics::MetricPlan;
-use crate::validate::{self, ROW_IDENTIFIER};
+use crate::validate::{self, ROW_IDENTIFIER, ROW_NUMBER};
 
 /// A compiled pipeline.
 #[derive(Debug)]
@@ -22,6 +22,7 @@ pub struct Plan {
     parameters: Vec<ParameterPlan>,
     row_identifier_slot: usize,
     needs_row_identifier: bool,
+    row_number_slot: usize,
     /// Per schema slot: some formula may read the parameter.
     read: Vec<bool>,
     outputs: Vec<OutputPlan>,
@@ -98,9 +99,10 @@ impl Plan {
             .parameters
             .iter()
             .map(|p| p.key.clone())
-            .chain([ROW_IDENTIFIER.to_owned()]);
+            .chain([ROW_IDENTIFIER.to_owned(), ROW_NUMBER.to_owned()]);
         let schema = Schema::new(parameter_keys);
         let row_identifier_slot = schema.slot(ROW_IDENTIFIER).unwrap_or(schema.len());
+        let row_number_slot = schema.slot(ROW_NUMBER).unwrap_or(schema.len());
         let parameters = definition
             .transformer
             .parameters
@@ -222,6 +224,7 @@ impl Plan {
             parameters,
             row_identifier_slot,
             needs_row_identifier,
+            row_number_slot,
             outputs,
             group_output,
             unique_keys,
@@ -286,6 +289,10 @@ impl Plan {
 
     pub(crate) fn row_identifier_slot(&self) -> usize {
         self.row_identifier_slot
+    }
+
+    pub(crate) fn row_number_slot(&self) -> usize {
+        self.row_number_slot
     }
 
     /// Some formula may read the parameter in `slot`.

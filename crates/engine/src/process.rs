@@ -327,6 +327,10 @@ impl<'a> Evaluator<'a> {
         }
         let row_id = (plan.needs_row_identifier() || auditing).then(|| row_identifier(chunk, r));
         self.params[plan.row_identifier_slot()] = row_id.as_deref().map_or(Value::Null, Value::str);
+        if plan.reads(plan.row_number_slot()) {
+            self.params[plan.row_number_slot()] =
+                Value::Number(rust_decimal::Decimal::from(chunk.row(r).row));
+        }
 
         for i in 0..plan.outputs().len() {
             let (result, audit) = self.evaluate(i);

@@ -10,6 +10,10 @@ use crate::definition::{
 /// The synthetic parameter holding a row's identifier.
 pub const ROW_IDENTIFIER: &str = "___row_identifier___";
 
+/// The synthetic parameter holding a row's 1-based number in the input (a sifr addition): a
+/// unique key for inputs whose rows have no identity of their own, such as utility bills.
+pub const ROW_NUMBER: &str = "___row_number___";
+
 /// At most this many outputs may be part of an activity's identity.
 pub const MAX_UNIQUE_OUTPUTS: usize = 5;
 
@@ -152,9 +156,10 @@ fn check_parameters(definition: &PipelineDefinition, problems: &mut Vec<String>)
             problems.push(format!("parameter {i}: the key is empty"));
             continue;
         }
-        if parameter.key == ROW_IDENTIFIER {
+        if parameter.key == ROW_IDENTIFIER || parameter.key == ROW_NUMBER {
             problems.push(format!(
-                "parameter {i}: the key '{ROW_IDENTIFIER}' is reserved for the row identifier"
+                "parameter {i}: the key '{}' is reserved for the row's identity",
+                parameter.key
             ));
         }
         if !keys.insert(parameter.key.as_str()) {

@@ -1,6 +1,7 @@
 //! Groups, unique keys, the row identifier, REF, and results that do not depend on how the
 //! input is chunked or how many threads evaluate it.
 
+use rust_decimal::Decimal;
 use serde_json::json;
 use sifr_engine::{EmptyCells, Plan, Stored};
 
@@ -164,4 +165,45 @@ fn results_do_not_depend_on_chunks_or_threads() {
         );
         assert_eq!(text(&values[4]), format!("m{i}"));
     }
+}
+
+#[test]
+fn the_row_number_keys_identical_rows_apart() {
+    let definition = pipeline(json!({
+        "transformer": {
+            "parameters": [{"key": "kwh", "type": "number"}],
+            "transforms": [
+                {"index": 0, "formula": "AS_TIMESTAMP('1/1/2024','M/d/yyyy')", "outputs": [{"index": 0, "key": "time", "type": "timestamp"}]},
+                {"index": 1, "formula": ":___row_number___", "outputs": [{"index": 0, "key": "bill", "type": "number", "includeAsUnique": true}]},
+                {"index": 2, "formula": ":kwh*:___row_number___", "outputs": [{"index": 0, "key": "weighted", "type": "number"}]}
+            ]
+        }
+    }));
+    let plan = Plan::new(definition, &[]).unwrap();
+    // Identical rows, chunked across threads: each keeps its own number.
+    let input = "kwh\n5\n5\n5\n5\n5\nx\n5\n";
+    let (_dir, resources) = resources(&[]);
+    let (collected, outcome) = Run::default()
+        .execute(&plan, input.as_bytes(), resources)
+        .unwrap();
+    assert_eq!(outcome.rows_failed, 1);
+    let stored: Vec<(u64, Decimal, Decimal)> = collected
+        .rows
+        .iter()
+        .map(|(info, values)| (info.row, number(&values[1]), number(&values[2])))
+        .collect();
+    let expected: Vec<(u64, Decimal, Decimal)> = [1u64, 2, 3, 4, 5, 7]
+        .iter()
+        .map(|&n| (n, Decimal::from(n), Decimal::from(5 * n)))
+        .collect();
+    assert_eq!(stored, expected);
+    // A parameter may not take the name.
+    let reserved = pipeline(json!({
+        "transformer": {
+            "parameters": [{"key": "___row_number___", "type": "number"}],
+            "transforms": [{"index": 0, "formula": "AS_TIMESTAMP('1/1/2024','M/d/yyyy')", "outputs": [{"index": 0, "key": "time", "type": "timestamp"}]}]
+        }
+    }));
+    let problem = Plan::new(reserved, &[]).unwrap_err().to_string();
+    assert!(problem.contains("reserved"), "{problem}");
 }

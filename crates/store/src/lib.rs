@@ -31,7 +31,7 @@ pub use blob::{BlobKey, BlobReader, BlobStore, LocalBlobs};
 pub use postgres::PostgresStore;
 pub use processor::{
     ActivityChunk, ActivityKind, ActivityQuery, ActivityRecord, AuditBlock, ExecutionRecord,
-    MetricScope, MetricValueRecord, ProcessorStore, ScannedActivity,
+    MetricScope, MetricValueRecord, NewVersion, ProcessorStore, ScannedActivity,
 };
 pub use sqlite::SqliteStore;
 

@@ -40,11 +40,25 @@ pub struct ActivityChunk {
     pub kind: ActivityKind,
     /// When the versions were written (epoch milliseconds).
     pub created_at: i64,
-    /// A JSON array with one array per version, in input order:
-    /// `[group, date (epoch s), key1, key2, key3, key4, key5, row, {output: value}, {output: error} | null]`
-    /// (unused keys `""`, values JSON strings or null).
-    pub staged: String,
+    /// The versions, in input order.
+    pub versions: Vec<NewVersion>,
     pub audit: Option<AuditBlock>,
+}
+
+/// A version of an activity: its identity and its values.
+#[derive(Clone, Debug, Default)]
+pub struct NewVersion {
+    pub group: String,
+    /// Epoch seconds.
+    pub date: i64,
+    /// Unique-key values (`""` when unused).
+    pub keys: [String; 5],
+    /// The input row (0 for aggregates).
+    pub row: i64,
+    /// Output key → value text (JSON object; values JSON strings).
+    pub values: String,
+    /// Output key → error message (JSON object), when a formula failed.
+    pub errors: Option<String>,
 }
 
 /// The compressed audit records of consecutive input rows.
@@ -126,6 +140,8 @@ pub struct MetricValueRecord {
 /// Which groups' metric values to read.
 #[derive(Clone, Debug)]
 pub enum MetricScope {
+    /// Every group.
+    All,
     Group(String),
     /// The immediate sub-groups of a group.
     ChildrenOf(String),
@@ -189,16 +205,13 @@ pub trait ProcessorStore: Send + Sync {
     ) -> Result<Vec<MetricValueRecord>>;
 }
 
-/// What the two backends write differently: reading the staged JSON document.
+/// What the two backends write differently.
 pub(crate) trait Staging: Database {
     /// Rows a statement changed.
     fn affected(result: &Self::QueryResult) -> u64;
-
-    /// Creates the chunk's missing activities. `$1` pipeline, `$2` kind, `$3` staged document.
-    const INSERT_ACTIVITIES: &'static str;
-    /// Adds the chunk's versions in input order. `$1` pipeline, `$2` kind, `$3` staged
-    /// document, `$4` execution, `$5` created at. Each staged row finds its activity through
-    /// the identity index (SQLite is told so with a CROSS JOIN, which fixes the loop order).
+    /// Adds the staged versions in input order. `$1` pipeline, `$2` kind, `$3` execution,
+    /// `$4` created at. Each staged row finds its activity through the identity index
+    /// (SQLite is told so with a CROSS JOIN, which fixes the loop order).
     const INSERT_VERSIONS: &'static str;
 }
 
@@ -206,40 +219,36 @@ impl Staging for sqlx::Sqlite {
     fn affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
-    const INSERT_ACTIVITIES: &'static str = "INSERT INTO activities \
-         (pipeline_id, group_id, date, kind, key1, key2, key3, key4, key5) \
-         SELECT $1, s.value ->> 0, s.value ->> 1, $2, s.value ->> 2, s.value ->> 3, \
-         s.value ->> 4, s.value ->> 5, s.value ->> 6 FROM json_each($3) AS s WHERE true \
-         ON CONFLICT DO NOTHING";
     const INSERT_VERSIONS: &'static str = "INSERT INTO activity_versions \
          (activity_id, execution_id, created_at, row_number, vals, errors) \
-         SELECT a.id, $4, $5, s.value ->> 7, s.value -> 8, nullif(s.value -> 9, 'null') \
-         FROM json_each($3) AS s CROSS JOIN activities a WHERE a.pipeline_id = $1 AND a.kind = $2 \
-         AND a.group_id = s.value ->> 0 AND a.date = s.value ->> 1 \
-         AND a.key1 = s.value ->> 2 AND a.key2 = s.value ->> 3 AND a.key3 = s.value ->> 4 \
-         AND a.key4 = s.value ->> 5 AND a.key5 = s.value ->> 6 ORDER BY s.key";
+         SELECT a.id, $3, $4, s.row_number, s.vals, s.errors \
+         FROM stage AS s CROSS JOIN activities a WHERE a.pipeline_id = $1 AND a.kind = $2 \
+         AND a.group_id = s.group_id AND a.date = s.date AND a.key1 = s.key1 \
+         AND a.key2 = s.key2 AND a.key3 = s.key3 AND a.key4 = s.key4 AND a.key5 = s.key5 \
+         ORDER BY s.seq";
 }
 
 impl Staging for sqlx::Postgres {
     fn affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
-    const INSERT_ACTIVITIES: &'static str = "INSERT INTO activities \
-         (pipeline_id, group_id, date, kind, key1, key2, key3, key4, key5) \
-         SELECT $1, s.value ->> 0, (s.value ->> 1)::bigint, $2, s.value ->> 2, s.value ->> 3, \
-         s.value ->> 4, s.value ->> 5, s.value ->> 6 \
-         FROM jsonb_array_elements($3::text::jsonb) AS s(value) \
-         ON CONFLICT DO NOTHING";
     const INSERT_VERSIONS: &'static str = "INSERT INTO activity_versions \
          (activity_id, execution_id, created_at, row_number, vals, errors) \
-         SELECT a.id, $4, $5, (s.value ->> 7)::bigint, s.value -> 8, \
-         nullif(s.value -> 9, 'null'::jsonb) \
-         FROM jsonb_array_elements($3::text::jsonb) WITH ORDINALITY AS s(value, key) \
-         JOIN activities a ON a.pipeline_id = $1 AND a.kind = $2 \
-         AND a.group_id = s.value ->> 0 AND a.date = (s.value ->> 1)::bigint \
-         AND a.key1 = s.value ->> 2 AND a.key2 = s.value ->> 3 AND a.key3 = s.value ->> 4 \
-         AND a.key4 = s.value ->> 5 AND a.key5 = s.value ->> 6 ORDER BY s.key";
+         SELECT a.id, $3, $4, s.row_number, s.vals::jsonb, s.errors::jsonb \
+         FROM stage AS s JOIN activities a ON a.pipeline_id = $1 AND a.kind = $2 \
+         AND a.group_id = s.group_id AND a.date = s.date AND a.key1 = s.key1 \
+         AND a.key2 = s.key2 AND a.key3 = s.key3 AND a.key4 = s.key4 AND a.key5 = s.key5 \
+         ORDER BY s.seq";
 }
+
+/// The staging table a chunk is loaded into (per connection, emptied for each chunk).
+const CREATE_STAGE: &str = "CREATE TEMPORARY TABLE IF NOT EXISTS stage (seq BIGINT NOT NULL, \
+     group_id TEXT NOT NULL, date BIGINT NOT NULL, key1 TEXT NOT NULL, key2 TEXT NOT NULL, \
+     key3 TEXT NOT NULL, key4 TEXT NOT NULL, key5 TEXT NOT NULL, row_number BIGINT NOT NULL, \
+     vals TEXT NOT NULL, errors TEXT)";
+
+/// Staged rows per statement (11 parameters each, within both backends' limits).
+const STAGED_ROWS_PER_STATEMENT: usize = 2500;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ExecutionRow {
@@ -286,6 +295,7 @@ where
     for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Option<i64>: Decode<'q, DB>,
     for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
@@ -378,28 +388,53 @@ where
     async fn write_activities(&self, chunk: &ActivityChunk) -> Result<u64> {
         let kind = chunk.kind as i64;
         let mut tx = self.write.begin().await?;
+        sqlx::query(CREATE_STAGE).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM stage").execute(&mut *tx).await?;
+        for (n, batch) in chunk.versions.chunks(STAGED_ROWS_PER_STATEMENT).enumerate() {
+            let first = n * STAGED_ROWS_PER_STATEMENT;
+            let mut query = QueryBuilder::<DB>::new(
+                "INSERT INTO stage (seq, group_id, date, key1, key2, key3, key4, key5, \
+                 row_number, vals, errors) ",
+            );
+            query.push_values(batch.iter().enumerate(), |mut row, (i, version)| {
+                row.push_bind(i64::try_from(first + i).unwrap_or(i64::MAX))
+                    .push_bind(version.group.as_str())
+                    .push_bind(version.date);
+                for key in &version.keys {
+                    row.push_bind(key.as_str());
+                }
+                row.push_bind(version.row)
+                    .push_bind(version.values.as_str())
+                    .push_bind(version.errors.as_deref());
+            });
+            query.build().execute(&mut *tx).await?;
+        }
         let before: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM activity_versions")
             .fetch_one(&mut *tx)
             .await?;
-        let created = sqlx::query(DB::INSERT_ACTIVITIES)
-            .bind(chunk.pipeline_id.clone())
-            .bind(kind)
-            .bind(chunk.staged.clone())
-            .execute(&mut *tx)
-            .await?;
+        let created = sqlx::query(
+            "INSERT INTO activities \
+             (pipeline_id, group_id, date, kind, key1, key2, key3, key4, key5) \
+             SELECT $1, group_id, date, $2, key1, key2, key3, key4, key5 FROM stage \
+             WHERE true ON CONFLICT DO NOTHING",
+        )
+        .bind(chunk.pipeline_id.as_str())
+        .bind(kind)
+        .execute(&mut *tx)
+        .await?;
         let created = DB::affected(&created);
         sqlx::query(DB::INSERT_VERSIONS)
-            .bind(chunk.pipeline_id.clone())
+            .bind(chunk.pipeline_id.as_str())
             .bind(kind)
-            .bind(chunk.staged.clone())
-            .bind(chunk.execution_id.clone())
+            .bind(chunk.execution_id.as_str())
             .bind(chunk.created_at)
             .execute(&mut *tx)
             .await?;
+        // The chunk's versions are the ids above `before` (a range of the primary key).
         sqlx::query(
-            "UPDATE activities SET latest = v.last FROM \
-             (SELECT activity_id, max(id) AS last FROM activity_versions WHERE id > $1 \
-             GROUP BY activity_id) AS v WHERE activities.id = v.activity_id",
+            "UPDATE activities SET latest = (SELECT max(v.id) FROM activity_versions v \
+             WHERE v.activity_id = activities.id) \
+             WHERE id IN (SELECT activity_id FROM activity_versions WHERE id > $1)",
         )
         .bind(before.unwrap_or(0))
         .execute(&mut *tx)
@@ -677,6 +712,7 @@ where
             .push(" AND date <= ")
             .push_bind(to);
         let parent = match scope {
+            MetricScope::All => None,
             MetricScope::Group(group) => {
                 query.push(" AND group_id = ").push_bind(group.clone());
                 None

@@ -6,14 +6,14 @@ use std::collections::HashSet;
 use sifr_calc::syntax::ast::{Expr, ExprKind};
 use sifr_calc::syntax::{self, SyntaxError};
 use sifr_calc::{Program, Schema};
-use sifr_engine::ROW_IDENTIFIER;
+use sifr_engine::{ROW_IDENTIFIER, ROW_NUMBER};
 
 /// Compiles `formula` against the parameter `keys` (the row identifier is always readable).
 /// Beyond what the compiler checks, every `:token` the formula reads must be a parameter or a
 /// variable the formula sets; otherwise every row would fail with "not found". Errors read
 /// `Line l:c message`.
 pub(crate) fn check(formula: &str, keys: &[&str]) -> Result<Program, SyntaxError> {
-    let schema = Schema::new(keys.iter().copied().chain([ROW_IDENTIFIER]));
+    let schema = Schema::new(keys.iter().copied().chain([ROW_IDENTIFIER, ROW_NUMBER]));
     let program = Program::compile(formula, &schema)?;
     let parsed = syntax::parse(formula)?;
     let mut reads = Vec::new();

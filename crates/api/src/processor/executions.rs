@@ -349,6 +349,7 @@ async fn inline(
     .map_err(|e| ApiError::Internal(format!("the execution stopped unexpectedly: {e}")))?
     .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let outputs = sink.take_outputs();
+    let only_new = sink.only_new_activities();
     let mut file = sink.into_errors()?;
     let mut text = String::new();
     file.rewind()
@@ -365,7 +366,7 @@ async fn inline(
             .await?;
     }
     if outcome.succeeded() {
-        runner::finish(state, caller, &plan, execution, &outcome).await?;
+        runner::finish(caller, &plan, execution, &outcome, only_new).await?;
         execution.inline_execution_outputs = Some(InlineOutputs {
             errors: None,
             outputs: Some(outputs),

@@ -9,20 +9,21 @@
 //! server starts: what it had written is discarded first, so it ends with exactly the
 //! activities its input defines.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
 use std::sync::{Arc, Mutex};
 
 use sifr_domain::{GroupPath, Memberships, Role, SecurityContext, TenantId, Timestamp};
+use sifr_engine::definition::Aggregate;
 use sifr_engine::{
-    ActivitySink, Aggregates, ChunkEncoder, ChunkOutput, CsvInput, CsvOptions, EngineError,
-    ExecutionOptions, MetricDays, MetricPlan, NoProgress, Outcome, Plan, SinkError, Stored,
-    TimeUnit, ValueType, execute,
+    ActivitySink, AggregateRow, Aggregates, ChunkEncoder, ChunkOutput, CsvInput, CsvOptions,
+    EngineError, ExecutionOptions, Fixed, MetricDays, MetricPlan, NoProgress, Outcome, Plan,
+    SinkError, Stored, TimeUnit, ValueType, execute,
 };
 use sifr_store::{
-    ActivityChunk, ActivityKind, AuditBlock, BlobKey, MetricValueRecord, ProcessorStore,
-    TenantStore,
+    ActivityChunk, ActivityKind, AuditBlock, BlobKey, MetricScope, MetricValueRecord, NewVersion,
+    ProcessorStore, TenantStore,
 };
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
@@ -174,6 +175,13 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
     }
     .map_err(|e| ApiError::BadRequest(e.to_string()))?;
 
+    tracing::info!(
+        execution = %execution_id,
+        rows = outcome.rows_read,
+        seconds = outcome.elapsed.as_secs_f64(),
+        "rows evaluated and stored"
+    );
+    let only_new = sink.only_new_activities();
     if sink.error_lines > 0 {
         let mut file = sink.into_errors()?;
         file.rewind()
@@ -184,25 +192,42 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
             .put(&errors_key(tenant_id, execution_id)?, &mut file)
             .await?;
     }
-    finish(state, &caller, &plan, &mut execution, &outcome).await
+    finish(&caller, &plan, &mut execution, &outcome, only_new).await
 }
 
-/// After the rows are stored: aggregations, metrics, and the final status.
+/// After the rows are stored: aggregations, metrics, and the final status. When the execution
+/// only added activities (`only_new`), the aggregates and metric values it computed while
+/// reading are added to the stored ones; otherwise (versions replaced, deletions) they are
+/// computed again from the latest values of all activities.
 pub(crate) async fn finish(
-    _state: &AppState,
     caller: &Caller,
     plan: &Plan,
     execution: &mut Execution,
     outcome: &Outcome,
+    only_new: bool,
 ) -> ApiResult<()> {
     let processor = caller.tenant.processor();
     execution.record_outcome(outcome);
     execution.status = Status::CalculatingMetrics;
     execution.save(processor).await?;
-    aggregate(processor, plan, execution).await?;
-    if execution.trigger_metric_aggregations {
-        roll_up_metrics(caller).await?;
+    let started = std::time::Instant::now();
+    let merged = only_new && merge_aggregates(processor, plan, execution, outcome).await?;
+    if !merged {
+        aggregate(processor, plan, execution).await?;
     }
+    if execution.trigger_metric_aggregations {
+        if only_new {
+            add_metric_values(processor, outcome).await?;
+        } else {
+            roll_up_metrics(caller).await?;
+        }
+    }
+    tracing::info!(
+        execution = %execution.id,
+        incremental = only_new,
+        seconds = started.elapsed().as_secs_f64(),
+        "aggregates and metrics updated"
+    );
     let message = (!outcome.succeeded()).then(|| CALCULATION_ERRORS.to_owned());
     let status = match message {
         None => Status::Success,
@@ -239,13 +264,16 @@ pub(crate) struct StoreSink {
     audit: bool,
     errors: BufWriter<File>,
     pub(crate) error_lines: u64,
+    /// Versions written, and how many of them created their activity.
+    versions: u64,
+    created: u64,
     /// Inline: the chunks to store once every row succeeded, and the rows as the response
     /// shows them.
     held: Option<Held>,
 }
 
 struct Held {
-    chunks: Vec<ActivityChunk>,
+    chunks: Vec<(ActivityChunk, u64)>,
     outputs: Vec<(String, ValueType)>,
     rows: Vec<serde_json::Map<String, serde_json::Value>>,
 }
@@ -267,6 +295,8 @@ impl StoreSink {
             audit,
             errors: BufWriter::new(errors),
             error_lines: 0,
+            versions: 0,
+            created: 0,
             held: None,
         }
     }
@@ -295,17 +325,26 @@ impl StoreSink {
             .map_err(|e| ApiError::Internal(format!("error file: {e}")))
     }
 
-    fn store(&self, chunk: &ActivityChunk) -> Result<(), SinkError> {
-        self.runtime
+    /// Every version written created its activity: no activity changed, so aggregates and
+    /// metrics grow by exactly what this execution computed.
+    pub(crate) fn only_new_activities(&self) -> bool {
+        self.created == self.versions
+    }
+
+    fn store(&mut self, chunk: &ActivityChunk, rows: u64) -> Result<(), SinkError> {
+        let created = self
+            .runtime
             .block_on(self.tenant.processor().write_activities(chunk))
-            .map(|_| ())
-            .map_err(|e| Box::new(e) as SinkError)
+            .map_err(|e| Box::new(e) as SinkError)?;
+        self.versions += rows;
+        self.created += created;
+        Ok(())
     }
 }
 
-/// A chunk's rows as the store's staged document, and its audit block.
+/// A chunk's rows as the store takes them, and its audit block.
 pub(crate) struct Staged {
-    document: String,
+    versions: Vec<NewVersion>,
     audit: Option<AuditBlock>,
 }
 
@@ -321,66 +360,50 @@ impl ChunkEncoder for Stager {
     fn encode(&mut self, plan: &Plan, chunk: &ChunkOutput) -> Result<Staged, SinkError> {
         let outputs = plan.outputs();
         let unique = plan.unique_keys();
-        let mut document = String::with_capacity(chunk.rows.len() * 64 * outputs.len().max(1));
-        document.push('[');
-        for (n, row) in chunk.rows.iter().enumerate() {
-            if n > 0 {
-                document.push(',');
+        let mut versions = Vec::with_capacity(chunk.rows.len());
+        for row in chunk.rows.iter() {
+            let mut keys: [String; 5] = Default::default();
+            for (slot, &i) in unique.iter().enumerate().take(5) {
+                keys[slot] = stored_text(&row.values[i]).unwrap_or_default();
             }
-            document.push('[');
-            push_json_str(&mut document, row.group);
-            document.push(',');
-            document.push_str(&row.info.date.unwrap_or_default().to_string());
-            for slot in 0..5 {
-                document.push(',');
-                let text = unique
-                    .get(slot)
-                    .and_then(|&i| stored_text(&row.values[i]))
-                    .unwrap_or_default();
-                push_json_str(&mut document, &text);
-            }
-            document.push(',');
-            document.push_str(&row.info.row.to_string());
-            document.push_str(",{");
-            let mut failed = Vec::new();
-            let mut first = true;
+            let mut values = String::with_capacity(32 * outputs.len());
+            values.push('{');
+            let mut failed: Option<String> = None;
             for (output, value) in outputs.iter().zip(row.values) {
+                if self.tombstones {
+                    break;
+                }
                 if let Stored::Error(message) = value {
-                    failed.push((&output.key, message));
-                }
-                let text = if self.tombstones {
-                    None
-                } else {
-                    stored_text(value)
-                };
-                if let Some(text) = text {
-                    if !first {
-                        document.push(',');
+                    let errors = failed.get_or_insert_with(|| String::from("{"));
+                    if errors.len() > 1 {
+                        errors.push(',');
                     }
-                    first = false;
-                    push_json_str(&mut document, &output.key);
-                    document.push(':');
-                    push_json_str(&mut document, &text);
+                    push_json_str(errors, &output.key);
+                    errors.push(':');
+                    push_json_str(errors, message);
+                }
+                if let Some(text) = stored_text(value) {
+                    if values.len() > 1 {
+                        values.push(',');
+                    }
+                    push_json_str(&mut values, &output.key);
+                    values.push(':');
+                    push_json_str(&mut values, &text);
                 }
             }
-            document.push_str("},");
-            if failed.is_empty() || self.tombstones {
-                document.push_str("null");
-            } else {
-                document.push('{');
-                for (i, (key, message)) in failed.iter().enumerate() {
-                    if i > 0 {
-                        document.push(',');
-                    }
-                    push_json_str(&mut document, key);
-                    document.push(':');
-                    push_json_str(&mut document, message);
-                }
-                document.push('}');
+            values.push('}');
+            if let Some(errors) = &mut failed {
+                errors.push('}');
             }
-            document.push(']');
+            versions.push(NewVersion {
+                group: row.group.to_string(),
+                date: row.info.date.unwrap_or_default(),
+                keys,
+                row: row.info.row as i64,
+                values,
+                errors: failed,
+            });
         }
-        document.push(']');
         let audit = match (&chunk.audit, self.audit) {
             (Some(batch), true) if !chunk.rows.is_empty() => Some(AuditBlock {
                 sequence: chunk.sequence as i64,
@@ -390,7 +413,7 @@ impl ChunkEncoder for Stager {
             }),
             _ => None,
         };
-        Ok(Staged { document, audit })
+        Ok(Staged { versions, audit })
     }
 }
 
@@ -430,7 +453,7 @@ impl ActivitySink for StoreSink {
             execution_id: self.execution_id.clone(),
             kind: ActivityKind::Raw,
             created_at: Timestamp::now().as_millis(),
-            staged: staged.document,
+            versions: staged.versions,
             audit: staged.audit,
         };
         match &mut self.held {
@@ -448,9 +471,9 @@ impl ActivitySink for StoreSink {
                         .collect();
                     held.rows.push(shown);
                 }
-                held.chunks.push(activities);
+                held.chunks.push((activities, chunk.rows.len() as u64));
             }
-            None => self.store(&activities)?,
+            None => self.store(&activities, chunk.rows.len() as u64)?,
         }
         Ok(())
     }
@@ -461,8 +484,8 @@ impl ActivitySink for StoreSink {
             && let Some(held) = &mut self.held
         {
             let chunks = std::mem::take(&mut held.chunks);
-            for chunk in &chunks {
-                self.store(chunk)?;
+            for (chunk, rows) in &chunks {
+                self.store(chunk, *rows)?;
             }
         }
         Ok(())
@@ -524,58 +547,228 @@ async fn aggregate(
         )
         .await?;
     let rows = totals.results(aggregation, &groups.names);
+    replace_aggregates(processor, plan, execution, &rows).await
+}
+
+/// Adds the execution's aggregates to the stored ones, when every function can be merged
+/// (sums, counts, minima, maxima; a mean cannot without its count). Returns whether it did.
+async fn merge_aggregates(
+    processor: &dyn ProcessorStore,
+    plan: &Plan,
+    execution: &Execution,
+    outcome: &Outcome,
+) -> ApiResult<bool> {
+    let Some(aggregation) = plan.aggregation() else {
+        return Ok(true);
+    };
+    if aggregation
+        .measures
+        .iter()
+        .any(|&(_, f)| f == Aggregate::Mean)
+    {
+        return Ok(false);
+    }
+    let outputs = plan.outputs();
+    let mut read: Vec<usize> = aggregation.dimensions.clone();
+    read.extend(aggregation.measures.iter().map(|&(i, _)| i));
+    let keys: Vec<String> = read.iter().map(|&i| outputs[i].key.clone()).collect();
+    let dimensions = aggregation.dimensions.len();
+    let mut rows: BTreeMap<(Arc<str>, i64, Vec<Stored>), Vec<Stored>> = BTreeMap::new();
+    processor
+        .scan_latest(
+            &execution.pipeline_id,
+            ActivityKind::Aggregated,
+            &keys,
+            &mut |activity| {
+                let mut values = read.iter().zip(activity.values).map(|(&i, text)| {
+                    text.as_deref()
+                        .map_or(Stored::Null, |t| from_stored_text(outputs[i].kind, t))
+                });
+                let dims: Vec<Stored> = values.by_ref().take(dimensions).collect();
+                rows.insert(
+                    (Arc::from(activity.group), activity.date, dims),
+                    values.collect(),
+                );
+            },
+        )
+        .await?;
+    for row in &outcome.aggregates {
+        let key = (row.group.clone(), row.date, row.dimensions.clone());
+        match rows.get_mut(&key) {
+            None => {
+                rows.insert(key, row.values.clone());
+            }
+            Some(stored) => {
+                for ((value, &(_, function)), new) in stored
+                    .iter_mut()
+                    .zip(&aggregation.measures)
+                    .zip(&row.values)
+                {
+                    *value = merged(function, value, new);
+                }
+            }
+        }
+    }
+    let rows: Vec<AggregateRow> = rows
+        .into_iter()
+        .map(|((group, date, dimensions), values)| AggregateRow {
+            group,
+            date,
+            dimensions,
+            values,
+        })
+        .collect();
+    replace_aggregates(processor, plan, execution, &rows).await?;
+    Ok(true)
+}
+
+/// Two results of an aggregate function over disjoint sets of values, as one.
+fn merged(function: Aggregate, a: &Stored, b: &Stored) -> Stored {
+    match (a, b) {
+        (Stored::Number(x), Stored::Number(y)) => match function {
+            Aggregate::Min => Stored::Number(*x.min(y)),
+            Aggregate::Max => Stored::Number(*x.max(y)),
+            _ => x.checked_add(*y).map_or_else(
+                || Stored::Error("the total exceeds the range of stored numbers".into()),
+                Stored::Number,
+            ),
+        },
+        (Stored::Null, other) | (other, Stored::Null) => other.clone(),
+        (error @ Stored::Error(_), _) | (_, error @ Stored::Error(_)) => error.clone(),
+        (other, _) => other.clone(),
+    }
+}
+
+/// Replaces the pipeline's aggregated activities with `rows`.
+async fn replace_aggregates(
+    processor: &dyn ProcessorStore,
+    plan: &Plan,
+    execution: &Execution,
+    rows: &[AggregateRow],
+) -> ApiResult<()> {
+    let Some(aggregation) = plan.aggregation() else {
+        return Ok(());
+    };
+    let outputs = plan.outputs();
     processor.delete_aggregates(&execution.pipeline_id).await?;
     let created_at = Timestamp::now().as_millis();
     for batch in rows.chunks(AGGREGATES_PER_CHUNK) {
-        let mut document = String::from("[");
-        for (n, row) in batch.iter().enumerate() {
-            if n > 0 {
-                document.push(',');
-            }
-            document.push('[');
-            push_json_str(&mut document, &row.group);
-            document.push(',');
-            document.push_str(&row.date.to_string());
-            for slot in 0..5 {
-                document.push(',');
-                let text = row
-                    .dimensions
-                    .get(slot)
-                    .and_then(stored_text)
-                    .unwrap_or_default();
-                push_json_str(&mut document, &text);
-            }
-            document.push_str(",0,{");
-            push_json_str(&mut document, &outputs[aggregation.period].key);
-            document.push(':');
-            push_json_str(&mut document, &row.date.to_string());
-            let named = aggregation
-                .dimensions
-                .iter()
-                .zip(&row.dimensions)
-                .chain(aggregation.measures.iter().map(|(i, _)| i).zip(&row.values));
-            for (&i, value) in named {
-                if let Some(text) = stored_text(value) {
-                    document.push(',');
-                    push_json_str(&mut document, &outputs[i].key);
-                    document.push(':');
-                    push_json_str(&mut document, &text);
+        let versions = batch
+            .iter()
+            .map(|row| {
+                let mut keys: [String; 5] = Default::default();
+                for (slot, value) in row.dimensions.iter().enumerate().take(5) {
+                    keys[slot] = stored_text(value).unwrap_or_default();
                 }
-            }
-            document.push_str("},null]");
-        }
-        document.push(']');
+                let mut values = String::from("{");
+                push_json_str(&mut values, &outputs[aggregation.period].key);
+                values.push(':');
+                push_json_str(&mut values, &row.date.to_string());
+                let named = aggregation
+                    .dimensions
+                    .iter()
+                    .zip(&row.dimensions)
+                    .chain(aggregation.measures.iter().map(|(i, _)| i).zip(&row.values));
+                for (&i, value) in named {
+                    if let Some(text) = stored_text(value) {
+                        values.push(',');
+                        push_json_str(&mut values, &outputs[i].key);
+                        values.push(':');
+                        push_json_str(&mut values, &text);
+                    }
+                }
+                values.push('}');
+                NewVersion {
+                    group: row.group.to_string(),
+                    date: row.date,
+                    keys,
+                    row: 0,
+                    values,
+                    errors: None,
+                }
+            })
+            .collect();
         processor
             .write_activities(&ActivityChunk {
                 pipeline_id: execution.pipeline_id.clone(),
                 execution_id: execution.id.clone(),
                 kind: ActivityKind::Aggregated,
                 created_at,
-                staged: document,
+                versions,
                 audit: None,
             })
             .await?;
     }
+    Ok(())
+}
+
+/// Adds the execution's metric values to the stored ones (metric values are sums, so the
+/// values of disjoint sets of activities add up).
+async fn add_metric_values(processor: &dyn ProcessorStore, outcome: &Outcome) -> ApiResult<()> {
+    if outcome.metrics.is_empty() {
+        return Ok(());
+    }
+    let names: BTreeSet<String> = outcome
+        .metrics
+        .iter()
+        .map(|m| m.metric.to_string())
+        .collect();
+    let names: Vec<String> = names.into_iter().collect();
+    type Key = (String, &'static str, String, i64);
+    let mut values: BTreeMap<Key, (Fixed, Fixed, String)> = BTreeMap::new();
+    let parse = |text: &str| Fixed::parse(text).unwrap_or_default();
+    for name in &names {
+        for unit in TimeUnit::ALL {
+            let code = unit_code(unit);
+            for r in processor
+                .metric_values(name, code, &MetricScope::All, i64::MIN, i64::MAX)
+                .await?
+            {
+                values.insert(
+                    (r.name, code, r.group_id, r.date),
+                    (
+                        parse(&r.group_value),
+                        parse(&r.sub_groups_value),
+                        r.created_at,
+                    ),
+                );
+            }
+        }
+    }
+    let now = Timestamp::now().to_string();
+    let overflow =
+        || ApiError::BadRequest("a metric value exceeds the range of stored numbers".into());
+    for row in &outcome.metrics {
+        let key = (
+            row.metric.to_string(),
+            unit_code(row.unit),
+            row.group.to_string(),
+            row.day,
+        );
+        let entry = values
+            .entry(key)
+            .or_insert((Fixed::ZERO, Fixed::ZERO, now.clone()));
+        let own = row.group_value.value().ok_or_else(overflow)?;
+        let below = row.sub_groups_value.value().ok_or_else(overflow)?;
+        entry.0 = entry.0.checked_add(own).ok_or_else(overflow)?;
+        entry.1 = entry.1.checked_add(below).ok_or_else(overflow)?;
+        entry.2.clone_from(&now);
+    }
+    let records: Vec<MetricValueRecord> = values
+        .into_iter()
+        .map(
+            |((name, unit, group_id, date), (own, below, created_at))| MetricValueRecord {
+                name,
+                time_unit: unit.to_owned(),
+                group_id,
+                date,
+                group_value: own.to_string(),
+                sub_groups_value: below.to_string(),
+                created_at,
+            },
+        )
+        .collect();
+    processor.replace_metric_values(&names, &records).await?;
     Ok(())
 }
 

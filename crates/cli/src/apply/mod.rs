@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use self::plan::{Action, Step};
 use crate::client::output::{Format, emit};
-use crate::client::{Command, Connection, Settings};
+use crate::client::{Command, Connection, Session, Settings};
 
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
@@ -83,6 +83,48 @@ fn plan_json(steps: &[Step], dry_run: bool) -> Value {
     })
 }
 
+/// Makes the changes of a plan in its order; `done` hears of each change made.
+async fn carry_out(
+    session: &Session,
+    steps: &mut [Step],
+    mut done: impl FnMut(&str) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let pending = steps
+        .iter()
+        .filter(|s| s.action != Action::Unchanged)
+        .count();
+    let mut made = 0;
+    for step in steps {
+        if step.action == Action::Unchanged {
+            continue;
+        }
+        let verb = if step.action == Action::Create {
+            "create"
+        } else {
+            "update"
+        };
+        step.id = plan::apply(session, step).await.with_context(|| {
+            format!(
+                "{}: cannot {verb} {} ({made} of {pending} changes were made before this one)",
+                step.document.source,
+                step.document.label()
+            )
+        })?;
+        made += 1;
+        done(&format!("{verb}d {}", step.document.label()))?;
+    }
+    Ok(())
+}
+
+/// Applies the manifests under `paths` without printing anything; answers what was done
+/// (`3 created, 0 updated, 11 unchanged`).
+pub async fn apply_quietly(session: &Session, paths: &[PathBuf]) -> anyhow::Result<String> {
+    let documents = manifest::load(paths, session.group())?;
+    let mut steps = plan::plan(session, plan::order(documents)).await?;
+    carry_out(session, &mut steps, |_| Ok(())).await?;
+    Ok(summary(&steps, DONE))
+}
+
 impl Command for ApplyArgs {
     fn connection(&self) -> &Connection {
         &self.connection
@@ -111,26 +153,7 @@ impl Command for ApplyArgs {
             };
             return format.note(note);
         }
-        let mut done = 0;
-        for step in &mut steps {
-            if step.action == Action::Unchanged {
-                continue;
-            }
-            let verb = if step.action == Action::Create {
-                "create"
-            } else {
-                "update"
-            };
-            step.id = plan::apply(&session, step).await.with_context(|| {
-                format!(
-                    "{}: cannot {verb} {} ({done} of {pending} changes were made before this one)",
-                    step.document.source,
-                    step.document.label()
-                )
-            })?;
-            done += 1;
-            format.note(&format!("{verb}d {}", step.document.label()))?;
-        }
+        carry_out(&session, &mut steps, |line| format.note(line)).await?;
         if format == Format::Json {
             emit(&format!("{}\n", plan_json(&steps, false)))?;
         }

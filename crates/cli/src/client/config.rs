@@ -103,8 +103,9 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
 }
 
+/// Creates (or empties) a file only its owner may read and write.
 #[cfg(unix)]
-fn private_file(path: &Path) -> anyhow::Result<std::fs::File> {
+pub fn private_file(path: &Path) -> anyhow::Result<std::fs::File> {
     use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
     let file = std::fs::OpenOptions::new()
         .write(true)
@@ -120,6 +121,6 @@ fn private_file(path: &Path) -> anyhow::Result<std::fs::File> {
 }
 
 #[cfg(not(unix))]
-fn private_file(path: &Path) -> anyhow::Result<std::fs::File> {
+pub fn private_file(path: &Path) -> anyhow::Result<std::fs::File> {
     std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))
 }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use indicatif::ProgressBar;
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
@@ -11,6 +12,8 @@ use serde_json::Value;
 const ATTEMPTS: u32 = 4;
 /// The wait before the first retry; it doubles before each further one.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// Bytes handed to the connection at a time when an upload reports its progress.
+const UPLOAD_CHUNK: usize = 64 * 1024;
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +116,7 @@ impl Client {
             group: self.group.clone(),
             body: None,
             accept: "application/json",
+            progress: None,
         }
     }
 
@@ -130,6 +134,7 @@ impl Client {
             group: None,
             body: None,
             accept: "*/*",
+            progress: None,
         })
     }
 }
@@ -143,6 +148,8 @@ pub struct Call<'a> {
     group: Option<String>,
     body: Option<(Vec<u8>, &'static str)>,
     accept: &'static str,
+    /// Advanced by the bytes of the body as the connection takes them.
+    progress: Option<ProgressBar>,
 }
 
 impl Call<'_> {
@@ -178,6 +185,12 @@ impl Call<'_> {
         self
     }
 
+    /// Shows the body's bytes going out on `bar` (from zero again on a retry).
+    pub fn progress(mut self, bar: ProgressBar) -> Self {
+        self.progress = Some(bar);
+        self
+    }
+
     /// Whether sending the request twice does no more than sending it once.
     fn idempotent(&self) -> bool {
         matches!(
@@ -208,9 +221,13 @@ impl Call<'_> {
             }
         }
         if let Some((body, content_type)) = &self.body {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, *content_type)
-                .body(body.clone());
+            request = request.header(reqwest::header::CONTENT_TYPE, *content_type);
+            request = match &self.progress {
+                Some(bar) => request
+                    .header(reqwest::header::CONTENT_LENGTH, body.len())
+                    .body(counted(body, bar)),
+                None => request.body(body.clone()),
+            };
         }
         Ok(request)
     }
@@ -286,6 +303,20 @@ impl Call<'_> {
             reason,
         }
     }
+}
+
+/// `body` as a stream of chunks that advance `bar` as the connection asks for them.
+fn counted(body: &[u8], bar: &ProgressBar) -> reqwest::Body {
+    bar.set_length(body.len() as u64);
+    bar.set_position(0);
+    let bar = bar.clone();
+    let chunks: Vec<Vec<u8>> = body.chunks(UPLOAD_CHUNK).map(<[u8]>::to_vec).collect();
+    reqwest::Body::wrap_stream(futures_util::stream::iter(chunks.into_iter().map(
+        move |chunk| {
+            bar.inc(chunk.len() as u64);
+            Ok::<_, std::io::Error>(chunk)
+        },
+    )))
 }
 
 /// The message of an error answer: SIF's `message`, else the text of the body.

@@ -5,9 +5,11 @@
 //! each overriding the one before. Failures print the server's message on standard error and
 //! exit with a code that says what kind of failure it was (see [`exit_code`]).
 
+pub mod activities;
 pub mod calculations;
 pub mod config;
 pub mod datasets;
+pub mod executions;
 pub mod groups;
 pub mod http;
 pub mod impacts;
@@ -139,29 +141,9 @@ pub struct Session {
 }
 
 impl Settings {
-    /// A client without a token, for logging in.
-    pub fn anonymous(&self) -> anyhow::Result<Client> {
-        Client::new(self.url.clone(), None, None, None)
-    }
-
     /// Logs in with a username and password; answers the ID token.
     pub async fn login(&self, username: &str, password: &str) -> anyhow::Result<String> {
-        let mut body = json!({"username": username, "password": password});
-        if let Some(tenant) = &self.tenant {
-            body["tenantId"] = json!(tenant);
-        }
-        let reply = self
-            .anonymous()?
-            .call(reqwest::Method::POST, &["auth", "token"])
-            .anonymous()
-            .json(&body)
-            .value()
-            .await
-            .with_context(|| format!("cannot log in to {} as {username}", self.url))?;
-        reply["idToken"]
-            .as_str()
-            .map(str::to_owned)
-            .context("the server's login answer has no idToken")
+        login(&self.url, self.tenant.as_deref(), username, password).await
     }
 
     /// Opens a session. The token is `SIFR_TOKEN`, else a fresh login when `SIFR_PASSWORD` is
@@ -201,6 +183,30 @@ impl Settings {
     }
 }
 
+/// Logs in to the server at `url` (in `tenant`, else its default one); answers the ID token.
+pub async fn login(
+    url: &Url,
+    tenant: Option<&str>,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let mut body = json!({"username": username, "password": password});
+    if let Some(tenant) = tenant {
+        body["tenantId"] = json!(tenant);
+    }
+    let reply = Client::new(url.clone(), None, None, None)?
+        .call(reqwest::Method::POST, &["auth", "token"])
+        .anonymous()
+        .json(&body)
+        .value()
+        .await
+        .with_context(|| format!("cannot log in to {url} as {username}"))?;
+    reply["idToken"]
+        .as_str()
+        .map(str::to_owned)
+        .context("the server's login answer has no idToken")
+}
+
 /// The `groupContextId` claim of a token (read, not verified: the server verifies it).
 fn token_group(token: &str) -> Option<GroupPath> {
     let payload = token.split('.').nth(1)?;
@@ -212,6 +218,22 @@ fn token_group(token: &str) -> Option<GroupPath> {
 }
 
 impl Session {
+    /// A session of `token` at `url` working in `group`, for a program that logged in itself
+    /// (`sifr demo`).
+    pub fn with_token(
+        url: Url,
+        token: String,
+        group: GroupPath,
+        format: Format,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            client: Client::new(url, Some(token), Some(group.to_string()), None)?,
+            format,
+            yes: false,
+            group,
+        })
+    }
+
     /// The group commands work in.
     pub fn group(&self) -> &GroupPath {
         &self.group

@@ -77,7 +77,7 @@ impl Fields {
 }
 
 /// Sample rows from a CSV file (each row an object of its cells) or a JSON/YAML list.
-fn sample_rows(path: &Path) -> anyhow::Result<Vec<Value>> {
+pub fn sample_rows(path: &Path) -> anyhow::Result<Vec<Value>> {
     if has_extension(path, &["csv"]) {
         let mut reader = csv::Reader::from_path(path)
             .with_context(|| format!("cannot read {}", path.display()))?;

@@ -138,6 +138,41 @@ impl Kind {
         }
     }
 
+    /// Like [`Kind::id`], but a name may also be that of a resource of an ancestor of the group
+    /// in context (the nearest), as when reading what a pipeline of a parent group stored here.
+    pub async fn inherited_id(&self, session: &Session, target: &str) -> anyhow::Result<String> {
+        if ResourceId::parse(target).is_ok() {
+            return Ok(target.to_owned());
+        }
+        let from_here_up = ListArgs {
+            parents: true,
+            ..ListArgs::default()
+        };
+        let found = list_all(
+            session,
+            &self.path,
+            self.list_key,
+            &from_here_up,
+            Some(target),
+            None,
+        )
+        .await?;
+        // The nearest group has the longest path.
+        let depth = |item: &Value| item["groups"][0].as_str().map_or(0, str::len);
+        match found.iter().max_by_key(|item| depth(item)) {
+            Some(nearest) => nearest["id"]
+                .as_str()
+                .map(str::to_owned)
+                .with_context(|| format!("the {} named '{target}' has no id", self.noun)),
+            None => Err(ClientError::NotFound(format!(
+                "no {} named '{target}' in group '{}' or above it",
+                self.noun,
+                session.group()
+            ))
+            .into()),
+        }
+    }
+
     pub async fn get(&self, session: &Session, id: &str) -> anyhow::Result<Value> {
         Ok(session
             .client
