@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The pipeline engine benchmark: the walkthrough job of the shared yardstick
 # (../shared/bench/RESULTS.md) as a sifr pipeline, run by `sifr run` (release build) under
-# /usr/bin/time, then checked against the yardstick to the last digit.
+# /usr/bin/time and, with --server, end to end through `sifr serve` (upload → success → metrics
+# ready; bench/walkthrough/server.py), then checked against the yardstick to the last digit.
 #
 # usage: scripts/bench-walkthrough.sh [--bench-dir DIR] [--work DIR] [--rows "1000000 10000000"]
-#                                     [--threads N] [--audit] [--no-yardstick]
+#                                     [--threads N] [--audit] [--server] [--no-yardstick]
 #
 #   --bench-dir  the yardstick folder (gen_bills.py, factors.csv, fueltype.csv, gwp.csv,
 #                walk_duckdb.py); default $SIFR_BENCH_DIR, else ../shared/bench next to the repo
@@ -13,6 +14,8 @@
 #   --rows       input sizes (default "1000000 10000000")
 #   --threads    evaluation threads for sifr (default: one per core)
 #   --audit      also write audit records (sifr run --audit)
+#   --server     also run the job through `sifr serve` on the embedded store (every row stored
+#                with its history and audit record) and check the metrics it serves
 #   --no-yardstick  skip running DuckDB; the totals are still checked against RESULTS.md
 #
 # Needs python3; the yardstick run and the table comparison need `pip install duckdb==2.0.1`.
@@ -24,6 +27,7 @@ work="$repo/target/bench-walkthrough"
 sizes="1000000 10000000"
 threads=""
 audit=""
+server=0
 yardstick=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -32,6 +36,7 @@ while [[ $# -gt 0 ]]; do
         --rows) sizes="$2"; shift 2 ;;
         --threads) threads="--threads $2"; shift 2 ;;
         --audit) audit="--audit"; shift ;;
+        --server) server=1; shift ;;
         --no-yardstick) yardstick=0; shift ;;
         -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -112,6 +117,19 @@ for n in $sizes; do
     echo "== checking totals, $n rows"
     "${compare[@]}" || status=1
     summary+=("$line")
+
+    if [[ $server == 1 ]]; then
+        echo "== sifr serve, $n rows (upload → success → metrics ready)"
+        served="$work/served_$n"
+        rm -rf "$served"
+        python3 "$repo/bench/walkthrough/server.py" "$sifr" "$input" "$work/ref" "$served" \
+            | tee "$work/served_$n.out"
+        summary+=("sifr serve      $n rows: $(grep '^upload' "$work/served_$n.out")")
+        served_compare=(python3 "$repo/bench/walkthrough/compare.py" "$served" "$n")
+        [[ $yardstick == 1 ]] && served_compare+=(--duckdb "$work/duck_$n.duckdb")
+        echo "== checking the served totals, $n rows"
+        "${served_compare[@]}" || status=1
+    fi
 done
 
 echo

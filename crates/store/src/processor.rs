@@ -42,7 +42,8 @@ pub struct ActivityChunk {
     pub created_at: i64,
     /// The versions, in input order.
     pub versions: Vec<NewVersion>,
-    pub audit: Option<AuditBlock>,
+    /// Their audit records.
+    pub audits: Vec<AuditBlock>,
 }
 
 /// A version of an activity: its identity and its values.
@@ -439,7 +440,7 @@ where
         .bind(before.unwrap_or(0))
         .execute(&mut *tx)
         .await?;
-        if let Some(audit) = &chunk.audit {
+        for audit in &chunk.audits {
             sqlx::query(
                 "INSERT INTO execution_audits (execution_id, sequence, first_row, last_row, records) \
                  VALUES ($1, $2, $3, $4, $5)",

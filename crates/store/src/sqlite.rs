@@ -27,8 +27,8 @@ pub struct SqliteStore {
     opening: tokio::sync::Mutex<()>,
 }
 
-/// The writer connection's page cache: 64 MiB (a negative `cache_size` is KiB).
-const WRITER_CACHE: &str = "-65536";
+/// The writer connection's page cache: 32 MiB (a negative `cache_size` is KiB).
+const WRITER_CACHE: &str = "-32768";
 
 fn io_error(context: String) -> impl FnOnce(std::io::Error) -> StoreError {
     move |error| StoreError::Io { context, error }
