@@ -71,6 +71,7 @@ pub(crate) fn analyse(
         cacheable: true,
         costly: false,
         row_identifier: false,
+        row_number: false,
         calls_calculation: false,
     };
     for statement in &parsed.formula.statements {
@@ -93,7 +94,8 @@ pub(crate) fn analyse(
         parameter,
         params: walk.deps.params.clone(),
         reads_any_parameter: walk.calls_calculation,
-        memo: (walk.cacheable && walk.costly && !walk.row_identifier).then_some(walk.deps),
+        memo: (walk.cacheable && walk.costly && !walk.row_identifier && !walk.row_number)
+            .then_some(walk.deps),
         uses_row_identifier: walk.row_identifier,
     }
 }
@@ -107,6 +109,8 @@ struct Walk<'a> {
     /// The formula calls something worth caching (a look-up, a parse, a conversion).
     costly: bool,
     row_identifier: bool,
+    /// Reads the row's number, which differs on every row.
+    row_number: bool,
     calls_calculation: bool,
 }
 
@@ -117,9 +121,8 @@ impl Walk<'_> {
             ExprKind::Token(name) => {
                 if let Some(slot) = self.schema.slot(name) {
                     // Both differ on every row: results that read them are never cached.
-                    if name == ROW_IDENTIFIER || name == ROW_NUMBER {
-                        self.row_identifier = true;
-                    }
+                    self.row_identifier |= name == ROW_IDENTIFIER;
+                    self.row_number |= name == ROW_NUMBER;
                     self.deps.params.push(slot);
                 }
             }
