@@ -14,6 +14,8 @@ mod operations;
 mod permissions;
 mod pipelines;
 mod processor;
+mod processor_aggregations;
+mod processor_downloads;
 mod referencedatasets;
 mod sharing;
 mod walkthrough;

@@ -13,16 +13,16 @@ use serde_json::{Value, json};
 use crate::support::{Options, TestServer, servers};
 use crate::walkthrough::{ACTIVITY, CH4, CO2, GWP_CH4, GWP_N2O, N2O, created, decimal, seed};
 
-const METRIC: &str = "ghg:scope1:combustion";
+pub const METRIC: &str = "ghg:scope1:combustion";
 
-fn per_mmbtu() -> Decimal {
+pub fn per_mmbtu() -> Decimal {
     decimal(CO2) + decimal(CH4) * decimal(GWP_CH4) + decimal(N2O) * decimal(GWP_N2O)
 }
 
 /// The pipeline: activity time, the row's group, its meter (the unique key), the month of the
 /// bill (grouped by in the pipeline's aggregation), the factor looked up, and kg CO2e (summed
 /// monthly, feeding the metric).
-fn pipeline() -> Value {
+pub fn pipeline() -> Value {
     let impact = |component: &str| format!("IMPACT(REF('activity'),'ghg','{component}')");
     json!({
         "name": "combustion",
@@ -56,7 +56,7 @@ fn pipeline() -> Value {
 }
 
 /// A bill: date, fuel, mmBtu, group, meter.
-type Bill = (
+pub type Bill = (
     &'static str,
     &'static str,
     &'static str,
@@ -64,7 +64,7 @@ type Bill = (
     &'static str,
 );
 
-const BILLS: [Bill; 5] = [
+pub const BILLS: [Bill; 5] = [
     ("1/15/2023", "Natural Gas", "100", "/usa/company/sub", "m1"),
     ("1/20/2023", "Natural Gas", "10", "/usa/company", "m2"),
     ("2/1/2023", "natural gas", "12.5", "/usa/company/sub", "m1"),
@@ -72,7 +72,7 @@ const BILLS: [Bill; 5] = [
     ("4/1/2023", "Natural Gas", "lots", "/usa/company/sub", "m4"),
 ];
 
-fn csv(bills: &[Bill]) -> String {
+pub fn csv(bills: &[Bill]) -> String {
     let mut text = String::from("date,fuel,energy (mmBtu),site,meter\n");
     for (date, fuel, mmbtu, site, meter) in bills {
         text.push_str(&format!("{date},{fuel},{mmbtu},{site},{meter}\n"));
@@ -128,7 +128,7 @@ fn expected(
     out
 }
 
-async fn call(
+pub async fn call(
     server: &TestServer,
     token: &str,
     group: &str,
@@ -150,7 +150,7 @@ async fn call(
 }
 
 /// Uploads `csv` to a new job execution and waits for its final status.
-async fn run_job(
+pub async fn run_job(
     server: &TestServer,
     token: &str,
     pipeline: &str,
@@ -184,7 +184,8 @@ async fn run_job(
         .await
         .expect("upload");
     assert_eq!(again.status(), 409);
-    for _ in 0..400 {
+    // Up to a minute: tens of thousands of rows take seconds on a busy machine.
+    for _ in 0..2400 {
         let current = call(
             server,
             token,
@@ -202,7 +203,7 @@ async fn run_job(
     panic!("{}: execution {id} did not finish", server.backend);
 }
 
-async fn metric_values(
+pub async fn metric_values(
     server: &TestServer,
     token: &str,
     group: &str,
@@ -218,7 +219,7 @@ async fn metric_values(
 
 /// Every metric value at every level and time unit equals the expected figures, and there are
 /// no others.
-async fn check_metrics(server: &TestServer, token: &str, bills: &[(&str, Decimal, &str)]) {
+pub async fn check_metrics(server: &TestServer, token: &str, bills: &[(&str, Decimal, &str)]) {
     let expected = expected(bills);
     // The metric is defined at /usa: its values are read from there down.
     for group in [

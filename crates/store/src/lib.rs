@@ -30,8 +30,9 @@ use sifr_domain::{
 pub use blob::{BlobKey, BlobReader, BlobStore, LocalBlobs};
 pub use postgres::PostgresStore;
 pub use processor::{
-    ActivityChunk, ActivityKind, ActivityQuery, ActivityRecord, AuditBlock, ExecutionRecord,
-    MetricScope, MetricValueRecord, NewVersion, ProcessorStore, ScannedActivity,
+    ActivityChunk, ActivityKind, ActivityQuery, ActivityRecord, AggregationJobQuery,
+    AggregationJobRecord, AuditBlock, ExecutionRecord, MetricScope, MetricValueRecord, NewVersion,
+    ProcessorStore, ScannedActivity,
 };
 pub use sqlite::SqliteStore;
 

@@ -42,6 +42,11 @@ const SQLITE_TENANT: &[Source] = &[
         "pipeline processor",
         "sqlite/tenant/20261220000000_pipeline_processor.sql"
     ),
+    migration!(
+        20261222000000,
+        "metric aggregation jobs",
+        "sqlite/tenant/20261222000000_metric_aggregation_jobs.sql"
+    ),
 ];
 const POSTGRES_CATALOG: &[Source] = &[
     migration!(
@@ -65,6 +70,11 @@ const POSTGRES_TENANT: &[Source] = &[
         20261220000000,
         "pipeline processor",
         "postgres/tenant/20261220000000_pipeline_processor.sql"
+    ),
+    migration!(
+        20261222000000,
+        "metric aggregation jobs",
+        "postgres/tenant/20261222000000_metric_aggregation_jobs.sql"
     ),
 ];
 

@@ -13,6 +13,8 @@ use sqlx::{
     ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Type,
 };
 
+use sifr_domain::GroupPath;
+
 use crate::Result;
 use crate::tenant::SqlTenant;
 
@@ -23,6 +25,29 @@ pub struct ExecutionRecord {
     pub pipeline_id: String,
     pub status: String,
     pub body: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A metric aggregation job as stored: the JSON body is the API's record, the columns what
+/// queries need.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AggregationJobRecord {
+    pub id: String,
+    pub pipeline_id: String,
+    pub status: String,
+    pub group_context_id: String,
+    pub body: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Which metric aggregation jobs to list (by id).
+#[derive(Clone, Debug)]
+pub struct AggregationJobQuery {
+    /// Jobs of this group and of every group below it; every job when `None`.
+    pub within: Option<GroupPath>,
+    pub pipeline_id: Option<String>,
+    pub status: Option<String>,
+    /// Jobs after this id.
+    pub after: Option<String>,
+    pub count: usize,
 }
 
 /// Raw activities come from input rows; aggregated ones from a pipeline's aggregation.
@@ -204,6 +229,24 @@ pub trait ProcessorStore: Send + Sync {
         from: i64,
         to: i64,
     ) -> Result<Vec<MetricValueRecord>>;
+
+    async fn create_aggregation_job(&self, job: &AggregationJobRecord) -> Result<()>;
+    async fn aggregation_job(&self, id: &str) -> Result<Option<AggregationJobRecord>>;
+    /// Replaces a job's columns and body if its stored status is still `status`, so that two
+    /// writers cannot both move a job on (say, start it twice). Returns whether it did: false
+    /// when the job is gone or its status changed.
+    async fn update_aggregation_job(
+        &self,
+        job: &AggregationJobRecord,
+        status: &str,
+    ) -> Result<bool>;
+    /// The jobs `query` selects, by id (the pending jobs of a pipeline, a group's jobs...).
+    async fn aggregation_jobs(
+        &self,
+        query: &AggregationJobQuery,
+    ) -> Result<Vec<AggregationJobRecord>>;
+    /// Removes a job; returns whether there was one.
+    async fn delete_aggregation_job(&self, id: &str) -> Result<bool>;
 }
 
 /// What the two backends write differently.
@@ -273,6 +316,33 @@ impl ExecutionRow {
 }
 
 #[derive(sqlx::FromRow)]
+pub(crate) struct AggregationJobRow {
+    id: String,
+    pipeline_id: String,
+    status: String,
+    group_context_id: String,
+    body: String,
+}
+
+impl AggregationJobRow {
+    fn record(self) -> Result<AggregationJobRecord> {
+        let body = serde_json::from_str(&self.body).map_err(|e| {
+            crate::StoreError::Corrupt(format!("metric aggregation job '{}': {e}", self.id))
+        })?;
+        Ok(AggregationJobRecord {
+            id: self.id,
+            pipeline_id: self.pipeline_id,
+            status: self.status,
+            group_context_id: self.group_context_id,
+            body,
+        })
+    }
+}
+
+const AGGREGATION_JOB_COLUMNS: &str =
+    "SELECT id, pipeline_id, status, group_context_id, body FROM metric_aggregation_jobs";
+
+#[derive(sqlx::FromRow)]
 pub(crate) struct AuditRow {
     sequence: i64,
     first_row: i64,
@@ -305,6 +375,7 @@ where
     for<'r> ActivityRecord: FromRow<'r, DB::Row>,
     for<'r> MetricValueRecord: FromRow<'r, DB::Row>,
     for<'r> AuditRow: FromRow<'r, DB::Row>,
+    for<'r> AggregationJobRow: FromRow<'r, DB::Row>,
 {
     async fn create_execution(&self, execution: &ExecutionRecord) -> Result<()> {
         sqlx::query(
@@ -746,5 +817,96 @@ where
                 })
                 .collect(),
         })
+    }
+
+    async fn create_aggregation_job(&self, job: &AggregationJobRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO metric_aggregation_jobs (id, pipeline_id, status, group_context_id, body) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(job.id.clone())
+        .bind(job.pipeline_id.clone())
+        .bind(job.status.clone())
+        .bind(job.group_context_id.clone())
+        .bind(crate::rows::to_json(&job.body))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn aggregation_job(&self, id: &str) -> Result<Option<AggregationJobRecord>> {
+        let mut query = QueryBuilder::<DB>::new(AGGREGATION_JOB_COLUMNS);
+        query.push(" WHERE id = ").push_bind(id.to_owned());
+        query
+            .build_query_as::<AggregationJobRow>()
+            .fetch_optional(&self.read)
+            .await?
+            .map(AggregationJobRow::record)
+            .transpose()
+    }
+
+    async fn update_aggregation_job(
+        &self,
+        job: &AggregationJobRecord,
+        status: &str,
+    ) -> Result<bool> {
+        let updated = sqlx::query(
+            "UPDATE metric_aggregation_jobs SET pipeline_id = $2, status = $3, \
+             group_context_id = $4, body = $5 WHERE id = $1 AND status = $6",
+        )
+        .bind(job.id.clone())
+        .bind(job.pipeline_id.clone())
+        .bind(job.status.clone())
+        .bind(job.group_context_id.clone())
+        .bind(crate::rows::to_json(&job.body))
+        .bind(status.to_owned())
+        .execute(&self.write)
+        .await?;
+        Ok(DB::affected(&updated) > 0)
+    }
+
+    async fn aggregation_jobs(&self, q: &AggregationJobQuery) -> Result<Vec<AggregationJobRecord>> {
+        let mut query = QueryBuilder::<DB>::new(AGGREGATION_JOB_COLUMNS);
+        query.push(" WHERE 1 = 1");
+        if let Some(group) = &q.within {
+            let (low, high) = group.descendant_bounds();
+            query
+                .push(" AND (group_context_id = ")
+                .push_bind(group.as_str().to_owned())
+                .push(" OR (group_context_id > ")
+                .push_bind(low)
+                .push(" AND group_context_id < ")
+                .push_bind(high)
+                .push("))");
+        }
+        if let Some(pipeline) = &q.pipeline_id {
+            query
+                .push(" AND pipeline_id = ")
+                .push_bind(pipeline.clone());
+        }
+        if let Some(status) = &q.status {
+            query.push(" AND status = ").push_bind(status.clone());
+        }
+        if let Some(after) = &q.after {
+            query.push(" AND id > ").push_bind(after.clone());
+        }
+        query
+            .push(" ORDER BY id LIMIT ")
+            .push_bind(i64::try_from(q.count).unwrap_or(i64::MAX));
+        query
+            .build_query_as::<AggregationJobRow>()
+            .fetch_all(&self.read)
+            .await?
+            .into_iter()
+            .map(AggregationJobRow::record)
+            .collect()
+    }
+
+    async fn delete_aggregation_job(&self, id: &str) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM metric_aggregation_jobs WHERE id = $1")
+            .bind(id.to_owned())
+            .execute(&self.write)
+            .await?;
+        Ok(DB::affected(&deleted) > 0)
     }
 }

@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod aggregation_jobs;
 mod concurrency;
 mod resources;
 mod tenants;

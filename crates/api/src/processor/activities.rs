@@ -135,6 +135,49 @@ fn key_slots(pipeline: &Resource) -> BTreeMap<String, usize> {
 )]
 pub(crate) async fn list(caller: Caller, query: Query) -> ApiResult<Json<ActivityList>> {
     authorize(&caller.context, Action::ReadActivities)?;
+    let selection = selection(&caller, &query).await?;
+    let count = query
+        .count("count")?
+        .map_or(DEFAULT_COUNT, |c| c as u64)
+        .max(1);
+    let offset = query
+        .get("fromToken")
+        .map(|t| {
+            t.parse::<u64>()
+                .map_err(|_| ApiError::Validation("querystring/fromToken must be a number".into()))
+        })
+        .transpose()?
+        .unwrap_or(0);
+    let request = ActivityQuery {
+        offset,
+        limit: Some(count),
+        ..selection.request
+    };
+    let records = caller.tenant.processor().activities(&request).await?;
+    let full = records.len() as u64 == count;
+    let activities = records
+        .iter()
+        .map(|r| row(r, &selection.types, selection.history))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let pagination = full.then(|| serde_json::json!({ "lastEvaluatedToken": offset + count }));
+    Ok(Json(ActivityList {
+        activities,
+        pagination,
+    }))
+}
+
+/// What a query of `/activities` selects, paging aside, and how its rows are shown.
+pub(crate) struct Selection {
+    /// The store query, without offset or limit.
+    pub(crate) request: ActivityQuery,
+    /// The type of every output the pipeline has had, by key.
+    pub(crate) types: BTreeMap<String, ValueType>,
+    /// Every version, with each output's error columns.
+    pub(crate) history: bool,
+}
+
+/// Reads the parameters of `/activities` other than `count` and `fromToken`.
+pub(crate) async fn selection(caller: &Caller, query: &Query) -> ApiResult<Selection> {
     let execution = match query.get("executionId") {
         Some(id) => Some(Execution::load(caller.tenant.processor(), id).await?),
         None => None,
@@ -148,7 +191,7 @@ pub(crate) async fn list(caller: Caller, query: Query) -> ApiResult<Json<Activit
             ));
         }
     };
-    let pipeline = load::<Pipelines>(&caller, &pipeline_id, Access::Read).await?;
+    let pipeline = load::<Pipelines>(caller, &pipeline_id, Access::Read).await?;
     let types = pipelines::output_types(&pipeline)?;
     let slots = key_slots(&pipeline);
     let history = query.flag("showHistory")?;
@@ -189,47 +232,29 @@ pub(crate) async fn list(caller: Caller, query: Query) -> ApiResult<Json<Activit
             keys[slot - 1] = Some(value);
         }
     }
-    let count = query
-        .count("count")?
-        .map_or(DEFAULT_COUNT, |c| c as u64)
-        .max(1);
-    let offset = query
-        .get("fromToken")
-        .map(|t| {
-            t.parse::<u64>()
-                .map_err(|_| ApiError::Validation("querystring/fromToken must be a number".into()))
-        })
-        .transpose()?
-        .unwrap_or(0);
     let request = ActivityQuery {
         activity_id: None,
         pipeline_id: Some(pipeline.id.to_string()),
-        execution_id: execution.as_ref().map(|e| e.id.clone()),
+        execution_id: execution.map(|e| e.id),
         group: caller.context.group.to_string(),
         aggregated: query.flag("showAggregate")?,
         from: date.or(from),
         to: date.or(to),
         keys,
         history,
-        offset,
-        limit: Some(count),
+        offset: 0,
+        limit: None,
     };
-    let records = caller.tenant.processor().activities(&request).await?;
-    let full = records.len() as u64 == count;
-    let activities = records
-        .iter()
-        .map(|r| row(r, &types, history))
-        .collect::<ApiResult<Vec<_>>>()?;
-    let pagination = full.then(|| serde_json::json!({ "lastEvaluatedToken": offset + count }));
-    Ok(Json(ActivityList {
-        activities,
-        pagination,
-    }))
+    Ok(Selection {
+        request,
+        types,
+        history,
+    })
 }
 
 /// One activity version as SIF shows it: identity columns, then every output the pipeline has
 /// had (null when the version has no value for it).
-fn row(
+pub(crate) fn row(
     record: &ActivityRecord,
     types: &BTreeMap<String, ValueType>,
     history: bool,

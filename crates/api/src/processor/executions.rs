@@ -510,7 +510,7 @@ pub(crate) async fn list(
 }
 
 /// An execution the caller may see.
-async fn visible(caller: &Caller, pipeline: &str, id: &str) -> ApiResult<Execution> {
+pub(crate) async fn visible(caller: &Caller, pipeline: &str, id: &str) -> ApiResult<Execution> {
     load::<Pipelines>(caller, pipeline, Access::Read).await?;
     let execution = Execution::load(caller.tenant.processor(), id).await?;
     if execution.pipeline_id != pipeline || !execution.visible_to(caller) {
@@ -545,7 +545,7 @@ pub(crate) struct DownloadRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DownloadUrl {
-    url: String,
+    pub(crate) url: String,
 }
 
 /// The URL of the execution's error report (`errors.txt`), one error per line naming the row

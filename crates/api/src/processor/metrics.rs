@@ -84,6 +84,44 @@ fn number(text: &str) -> JsonValue {
 )]
 pub(crate) async fn list(caller: Caller, query: Query) -> ApiResult<Json<MetricValueList>> {
     authorize(&caller.context, Action::ReadActivities)?;
+    let selection = selection(&caller, &query).await?;
+    let records = caller
+        .tenant
+        .processor()
+        .metric_values(
+            &selection.name,
+            selection.unit,
+            &selection.scope,
+            selection.from,
+            selection.to,
+        )
+        .await?;
+    let metrics = records
+        .into_iter()
+        .filter_map(|r| value(r, &selection.metric_id, &selection.version))
+        .take(LIMIT)
+        .collect();
+    Ok(Json(MetricValueList { metrics }))
+}
+
+/// What a query of `/metrics` selects.
+pub(crate) struct Selection {
+    /// The metric's (KPI definition's) id.
+    pub(crate) metric_id: String,
+    /// The name its values are stored under.
+    pub(crate) name: String,
+    /// The stored time-unit code.
+    pub(crate) unit: &'static str,
+    pub(crate) scope: MetricScope,
+    /// Inclusive range of period starts, days since 1970-01-01.
+    pub(crate) from: i64,
+    pub(crate) to: i64,
+    /// What `version` shows.
+    pub(crate) version: JsonValue,
+}
+
+/// Reads the parameters of `/metrics`.
+pub(crate) async fn selection(caller: &Caller, query: &Query) -> ApiResult<Selection> {
     let name = query.get("name").ok_or_else(|| {
         ApiError::Validation("querystring must have required property 'name'".into())
     })?;
@@ -103,10 +141,9 @@ pub(crate) async fn list(caller: Caller, query: Query) -> ApiResult<Json<MetricV
             (from.unwrap_or(now), to.unwrap_or(now))
         }
     };
-    let metric = pipelines::metric_named(&caller, name)
+    let metric = pipelines::metric_named(caller, name)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("Metric '{name}' not found.")))?;
-    let metric_name = metric.name.clone().unwrap_or_default();
     let group = caller.context.group.to_string();
     let scope = if query.flag("members")? {
         MetricScope::ChildrenOf(group)
@@ -119,26 +156,23 @@ pub(crate) async fn list(caller: Caller, query: Query) -> ApiResult<Json<MetricV
             v.parse::<u64>()
                 .map_or_else(|_| JsonValue::String(v.to_owned()), JsonValue::from)
         });
-    let records = caller
-        .tenant
-        .processor()
-        .metric_values(
-            &metric_name,
-            unit,
-            &scope,
-            from.div_euclid(DAY),
-            to.div_euclid(DAY),
-        )
-        .await?;
-    let metrics = records
-        .into_iter()
-        .filter_map(|r| value(r, metric.id.as_str(), &version))
-        .take(LIMIT)
-        .collect();
-    Ok(Json(MetricValueList { metrics }))
+    Ok(Selection {
+        metric_id: metric.id.to_string(),
+        name: metric.name.clone().unwrap_or_default(),
+        unit,
+        scope,
+        from: from.div_euclid(DAY),
+        to: to.div_euclid(DAY),
+        version,
+    })
 }
 
-fn value(record: MetricValueRecord, id: &str, version: &JsonValue) -> Option<MetricValue> {
+/// A stored value as the API shows it; `None` for a date out of range.
+pub(crate) fn value(
+    record: MetricValueRecord,
+    id: &str,
+    version: &JsonValue,
+) -> Option<MetricValue> {
     let date = civil_date(record.date)?;
     let group = number(&record.group_value);
     let sub_groups = number(&record.sub_groups_value);

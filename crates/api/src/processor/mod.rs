@@ -1,8 +1,10 @@
 //! The pipeline processor of SIF, served under `/pipelineProcessor`: executions of pipelines
 //! over uploaded or inline input, the activities they store (with every version), the audit
-//! records of each, and metric (KPI) values.
+//! records of each, metric (KPI) values, and CSV downloads of them.
 
 mod activities;
+mod aggregations;
+mod downloads;
 mod executions;
 mod metrics;
 mod runner;
@@ -24,4 +26,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(activities::list))
         .routes(routes!(activities::audits))
         .routes(routes!(metrics::list))
+        .routes(routes!(aggregations::create, aggregations::list))
+        .routes(routes!(aggregations::update, aggregations::delete))
+        .routes(routes!(downloads::activities_start))
+        .routes(routes!(downloads::activities_get))
+        .routes(routes!(downloads::metrics_start))
+        .routes(routes!(downloads::metrics_get))
+        .routes(routes!(downloads::audit_export))
 }

@@ -43,14 +43,15 @@ const AGGREGATES_PER_CHUNK: usize = 5000;
 pub(crate) const CALCULATION_ERRORS: &str =
     "error when performing calculation, review the pipeline execution error log for further info";
 
-/// One lock per tenant: executions of a tenant run one after the other.
+/// One lock per tenant: executions (and metric aggregation jobs) of a tenant run one after the
+/// other.
 #[derive(Default)]
 pub(crate) struct Runner {
     tenants: Mutex<HashMap<TenantId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Runner {
-    fn lock_of(&self, tenant: &TenantId) -> Arc<tokio::sync::Mutex<()>> {
+    pub(crate) fn lock_of(&self, tenant: &TenantId) -> Arc<tokio::sync::Mutex<()>> {
         let mut tenants = self
             .tenants
             .lock()
@@ -80,13 +81,30 @@ pub(crate) fn acting_caller(
     tenant: Arc<dyn TenantStore>,
     execution: &Execution,
 ) -> ApiResult<Caller> {
-    let group = GroupPath::parse(&execution.group_context_id)
-        .map_err(|e| ApiError::Internal(format!("execution group: {e}")))?;
+    acting_as(
+        state,
+        tenant_id,
+        tenant,
+        &execution.created_by,
+        &execution.group_context_id,
+    )
+}
+
+/// Who background work acts as: whoever asked for it, as a contributor of `group`.
+pub(crate) fn acting_as(
+    state: &AppState,
+    tenant_id: &TenantId,
+    tenant: Arc<dyn TenantStore>,
+    created_by: &str,
+    group: &str,
+) -> ApiResult<Caller> {
+    let group = GroupPath::parse(group)
+        .map_err(|e| ApiError::Internal(format!("group of background work: {e}")))?;
     Ok(Caller {
         tenant_id: tenant_id.clone(),
         tenant,
         context: SecurityContext {
-            caller: execution.created_by.clone(),
+            caller: created_by.to_owned(),
             memberships: Memberships::new([(group.clone(), Role::Contributor)]),
             group,
             floor: None,
@@ -128,6 +146,7 @@ pub(crate) async fn resume(state: &AppState) -> ApiResult<()> {
             tracing::info!(execution = %record.id, "resuming an interrupted execution");
             start(state.clone(), tenant.id.clone(), record.id);
         }
+        super::aggregations::resume(state, &tenant.id, store.processor()).await?;
     }
     Ok(())
 }
@@ -221,6 +240,9 @@ pub(crate) async fn finish(
         } else {
             roll_up_metrics(caller).await?;
         }
+    } else {
+        // The metrics are left to a metric aggregation job, started later by a client.
+        super::aggregations::defer(caller, plan, execution, outcome).await?;
     }
     tracing::info!(
         execution = %execution.id,

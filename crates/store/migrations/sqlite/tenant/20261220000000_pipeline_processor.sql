@@ -12,7 +12,10 @@ CREATE INDEX executions_by_pipeline ON executions (pipeline_id, id);
 CREATE INDEX executions_by_status ON executions (status);
 
 -- An activity's identity as SIF keys it: pipeline, group, date (epoch seconds), raw (0) or
--- aggregated (1), and the values of up to five unique-key outputs ('' when unused).
+-- aggregated (1), and the values of up to five unique-key outputs ('' when unused). The identity
+-- index leads with the group and the keys: rows of one group with rising keys (bill numbers)
+-- then land next to each other, so bulk writes touch few index pages; listings of a group's
+-- activities use the same prefix.
 CREATE TABLE activities (
     id INTEGER PRIMARY KEY,
     pipeline_id TEXT NOT NULL,
@@ -28,7 +31,7 @@ CREATE TABLE activities (
     latest INTEGER
 );
 CREATE UNIQUE INDEX activities_identity
-    ON activities (pipeline_id, group_id, date, kind, key1, key2, key3, key4, key5);
+    ON activities (pipeline_id, kind, group_id, key1, key2, key3, key4, key5, date);
 
 -- Every processing of an activity adds a version; nothing is updated in place.
 CREATE TABLE activity_versions (
