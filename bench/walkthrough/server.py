@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The walkthrough job end to end through `sifr serve`: upload → success → metrics ready.
 
-usage: server.py SIFR_BINARY INPUT.csv REFDIR OUT_DIR [--port P] [--keep]
+usage: server.py SIFR_BINARY INPUT.csv REFDIR OUT_DIR [--port P] [--keep] [--database-url URL]
 
-Starts `sifr serve` on a fresh data folder (embedded SQLite), builds the walkthrough through the
+Starts `sifr serve` on a fresh data folder (embedded SQLite, or PostgreSQL with --database-url:
+a fresh schema prefix each run), builds the walkthrough through the
 HTTP API (the group tree of the input, the five fuels' emission factors, the fuel-type and GWP
 tables, the `co2e` metric, bench/walkthrough/pipeline.json), creates an execution, uploads
 INPUT.csv to its URL and waits for status `success` (the server computes aggregates and metrics
@@ -165,6 +166,7 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--keep", action="store_true", help="keep the server's data folder")
+    ap.add_argument("--database-url", help="run on PostgreSQL instead of the embedded store")
     a = ap.parse_args()
 
     data = tempfile.mkdtemp(prefix="sifr-bench-")
@@ -172,8 +174,11 @@ def main():
     env = dict(os.environ, SIFR_ADMIN_PASSWORD=PASSWORD)
     env.pop("SIFR_DATABASE_URL", None)
     log = open(os.path.join(data, "serve.log"), "w")
-    server = subprocess.Popen([a.sifr, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data],
-                              env=env, stdout=log, stderr=log)
+    command = [a.sifr, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data]
+    if a.database_url:
+        command += ["--database-url", a.database_url,
+                    "--schema-prefix", f"bench{os.getpid()}"]
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     try:
         api = Api(f"http://127.0.0.1:{port}")
         for _ in range(300):
