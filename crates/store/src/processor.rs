@@ -254,8 +254,10 @@ pub(crate) trait Staging: Database {
     /// Rows a statement changed.
     fn affected(result: &Self::QueryResult) -> u64;
     /// Adds the staged versions in input order. `$1` pipeline, `$2` kind, `$3` execution,
-    /// `$4` created at. Each staged row finds its activity through the identity index
-    /// (SQLite is told so with a CROSS JOIN, which fixes the loop order).
+    /// `$4` created at. Each staged row finds its activity through the identity index: the
+    /// planners, knowing nothing of the staging table, would otherwise scan all activities
+    /// (SQLite is told with a CROSS JOIN, which fixes the loop order; PostgreSQL with a
+    /// LATERAL look-up).
     const INSERT_VERSIONS: &'static str;
 }
 
@@ -279,10 +281,10 @@ impl Staging for sqlx::Postgres {
     const INSERT_VERSIONS: &'static str = "INSERT INTO activity_versions \
          (activity_id, execution_id, created_at, row_number, vals, errors) \
          SELECT a.id, $3, $4, s.row_number, s.vals::jsonb, s.errors::jsonb \
-         FROM stage AS s JOIN activities a ON a.pipeline_id = $1 AND a.kind = $2 \
-         AND a.group_id = s.group_id AND a.date = s.date AND a.key1 = s.key1 \
-         AND a.key2 = s.key2 AND a.key3 = s.key3 AND a.key4 = s.key4 AND a.key5 = s.key5 \
-         ORDER BY s.seq";
+         FROM stage AS s CROSS JOIN LATERAL (SELECT id FROM activities \
+         WHERE pipeline_id = $1 AND kind = $2 AND group_id = s.group_id AND date = s.date \
+         AND key1 = s.key1 AND key2 = s.key2 AND key3 = s.key3 AND key4 = s.key4 \
+         AND key5 = s.key5 LIMIT 1) AS a ORDER BY s.seq";
 }
 
 /// The staging table a chunk is loaded into (per connection, emptied for each chunk).
