@@ -510,3 +510,105 @@ async fn walkthrough_from_upload_to_metrics_at_every_level() {
         server.finish().await;
     }
 }
+
+/// A data pipeline: its outputs become a downloadable CSV file, nothing is stored as activities;
+/// inline, its outputs come back in the response.
+#[tokio::test]
+async fn data_pipelines_produce_a_result_file() {
+    for server in servers(Options::default()).await {
+        let root = server.admin_token().await;
+        seed(&server, &root).await;
+        let pipeline = created(
+            &server,
+            &root,
+            "/usa/company",
+            "/pipelines/pipelines",
+            json!({
+                "name": "scaled",
+                "type": "data",
+                "connectorConfig": {"input": [{"name": "sif-csv-pipeline-input-connector"}]},
+                "transformer": {
+                    "parameters": [
+                        {"index": 0, "key": "a", "type": "number"},
+                        {"index": 1, "key": "b", "type": "number"}
+                    ],
+                    "transforms": [
+                        {"index": 0, "formula": ":a*:b", "outputs": [{"index": 0, "key": "product", "type": "number"}]},
+                        {"index": 1, "formula": "CONCAT('x', :a)", "outputs": [{"index": 0, "key": "label", "type": "string"}]}
+                    ]
+                }
+            }),
+        )
+        .await;
+        let id = pipeline["id"].as_str().expect("an id").to_owned();
+        let rows = [("2", "3"), ("1.5", "2.25"), ("q", "1"), ("-4", "0.5")];
+        let mut input = String::from("a,b\n");
+        for (a, b) in rows {
+            input.push_str(&format!("{a},{b}\n"));
+        }
+        let done = run_job(&server, &root, &id, &input, json!({})).await;
+        assert_eq!(done["status"], "failed", "{}: {done}", server.backend);
+        assert_eq!(done["rows"]["rowsStored"], 3);
+        let path = format!(
+            "/pipelineProcessor/pipelines/{id}/executions/{}",
+            done["id"].as_str().expect("an id")
+        );
+        let link = call(
+            &server,
+            &root,
+            "/usa/company",
+            Method::POST,
+            &format!("{path}/outputDownloadUrl"),
+            Some(json!({})),
+        )
+        .await;
+        let result = server
+            .client
+            .get(link["url"].as_str().expect("a url"))
+            .send()
+            .await
+            .expect("download")
+            .text()
+            .await
+            .expect("text");
+        let mut lines = result.lines();
+        assert_eq!(lines.next(), Some("product,label"));
+        // Expected values worked out from the rows that parse, with decimals.
+        let expected: Vec<String> = rows
+            .iter()
+            .filter(|(a, _)| a.parse::<f64>().is_ok())
+            .map(|(a, b)| format!("{},x{a}", (decimal(a) * decimal(b)).normalize()))
+            .collect();
+        assert_eq!(
+            lines.map(str::to_owned).collect::<Vec<_>>(),
+            expected,
+            "{result}"
+        );
+        // Nothing became an activity.
+        let listed = call(
+            &server,
+            &root,
+            "/usa/company",
+            Method::GET,
+            &format!("/pipelineProcessor/activities?pipelineId={id}"),
+            None,
+        )
+        .await;
+        assert_eq!(listed["activities"], json!([]));
+
+        let inline = created(
+            &server,
+            &root,
+            "/usa/company",
+            &format!("/pipelineProcessor/pipelines/{id}/executions"),
+            json!({"mode": "inline", "inlineExecutionOptions": {"inputs": [{"a": "7", "b": "0.5"}]}}),
+        )
+        .await;
+        assert_eq!(inline["status"], "success", "{inline}");
+        assert_eq!(
+            inline["inlineExecutionOutputs"]["outputs"],
+            json!([{"product": 3.5, "label": "x7"}])
+        );
+        server.finish().await;
+    }
+}

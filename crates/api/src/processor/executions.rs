@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as JsonValue};
 use sifr_domain::{TenantId, Timestamp};
 use sifr_engine::{EngineError, NoProgress, Outcome, PipelineType, execute};
-use sifr_store::{ExecutionRecord, ProcessorStore};
+use sifr_store::{BlobKey, ExecutionRecord, ProcessorStore};
 use utoipa::ToSchema;
 
 use super::runner::{self, StoreSink};
@@ -240,9 +240,9 @@ pub(crate) async fn create(
 ) -> ApiResult<(StatusCode, Json<Execution>)> {
     let pipeline = load::<Pipelines>(&caller, &id, Access::Update).await?;
     let kind = pipelines::pipeline_type(&pipeline)?;
-    if kind != PipelineType::Activities {
+    if !matches!(kind, PipelineType::Activities | PipelineType::Data) {
         return Err(ApiError::NotImplemented(format!(
-            "Executions of '{}' pipelines are not processed by this server yet; only 'activities' pipelines are.",
+            "Executions of '{}' pipelines are not processed by this server yet; 'activities' and 'data' pipelines are.",
             kind.name()
         )));
     }
@@ -324,11 +324,14 @@ async fn inline(
     );
     let errors = tempfile::tempfile_in(state.config.data_dir.as_path())
         .map_err(|e| ApiError::Internal(format!("cannot create an error file: {e}")))?;
+    // A data pipeline's rows are only shown, never stored as activities.
+    let activities = plan.kind() == PipelineType::Activities;
     let mut sink = StoreSink::new(caller.tenant.clone(), execution, true, errors).inline(
         plan.outputs()
             .iter()
             .map(|o| (o.key.clone(), o.kind))
             .collect(),
+        activities,
     );
     let resources = Arc::new(StoreResources::new(caller));
     let options = runner::execution_options(execution);
@@ -366,7 +369,13 @@ async fn inline(
             .await?;
     }
     if outcome.succeeded() {
-        runner::finish(caller, &plan, execution, &outcome, only_new).await?;
+        if activities {
+            runner::finish(caller, &plan, execution, &outcome, only_new).await?;
+        } else {
+            execution.record_outcome(&outcome);
+            execution.finish(Status::Success, None);
+            execution.save(caller.tenant.processor()).await?;
+        }
         execution.inline_execution_outputs = Some(InlineOutputs {
             errors: None,
             outputs: Some(outputs),
@@ -567,11 +576,7 @@ pub(crate) async fn error_download_url(
     Path((pipeline, id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<DownloadUrl>)> {
-    let request: DownloadRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        DownloadRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::Validation(format!("body: {e}")))?
-    };
+    let request = download_request(&body)?;
     sifr_domain::authorize(&caller.context, sifr_domain::Action::CreateResource)?;
     let execution = visible(&caller, &pipeline, &id).await?;
     let key = runner::errors_key(&caller.tenant_id, &execution.id)?;
@@ -580,47 +585,89 @@ pub(crate) async fn error_download_url(
             "Pipeline execution '{id}' has no errors."
         )));
     }
+    Ok((
+        StatusCode::CREATED,
+        Json(signed_download(
+            &state, &url, &caller, &execution, &key, &request,
+        )),
+    ))
+}
+
+/// The URL of a data pipeline execution's results (`result.csv`: one column per output);
+/// activities pipelines are read through `/activities` instead (409).
+#[utoipa::path(
+    post, path = "/pipelines/{id}/executions/{executionId}/outputDownloadUrl", tag = "executions",
+    request_body = DownloadRequest,
+    params(
+        ("id" = String, Path, description = "The pipeline id"),
+        ("executionId" = String, Path, description = "The execution id"),
+    ),
+    responses((status = 201, body = DownloadUrl), (status = 409, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn output_download_url(
+    caller: Caller,
+    state: axum::extract::State<AppState>,
+    url: PublicUrl,
+    Path((pipeline, id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<DownloadUrl>)> {
+    let request = download_request(&body)?;
+    sifr_domain::authorize(&caller.context, sifr_domain::Action::CreateResource)?;
+    let execution = visible(&caller, &pipeline, &id).await?;
+    let found = load::<Pipelines>(&caller, &pipeline, Access::Read).await?;
+    if pipelines::pipeline_type(&found)? == PipelineType::Activities {
+        return Err(ApiError::Conflict(
+            "Output download is not available for activities pipelines; query /activities instead."
+                .into(),
+        ));
+    }
+    let key = runner::output_key(&caller.tenant_id, &execution.id)?;
+    if state.blobs.get(&key).await?.is_none() {
+        return Err(ApiError::NotFound(format!(
+            "Pipeline execution '{id}' has no output (yet)."
+        )));
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(signed_download(
+            &state, &url, &caller, &execution, &key, &request,
+        )),
+    ))
+}
+
+/// The optional body of the download URL requests.
+fn download_request(body: &[u8]) -> ApiResult<DownloadRequest> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(DownloadRequest::default());
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::Validation(format!("body: {e}")))
+}
+
+/// A signed URL of one of an execution's files.
+fn signed_download(
+    state: &AppState,
+    url: &PublicUrl,
+    caller: &Caller,
+    execution: &Execution,
+    key: &BlobKey,
+    request: &DownloadRequest,
+) -> DownloadUrl {
     let mut ticket = Transfers::ticket(
         Direction::Download,
         "",
         caller.tenant_id.as_str(),
         &execution.pipeline_id,
         &execution.id,
-        &key,
+        key,
     );
     let lifetime = request.expiration.unwrap_or(DEFAULT_EXPIRATION);
     ticket.expires = Timestamp::now()
         .as_seconds()
         .saturating_add(i64::try_from(lifetime).unwrap_or(i64::MAX));
-    Ok((
-        StatusCode::CREATED,
-        Json(DownloadUrl {
-            url: url.download(&state.transfers, &ticket),
-        }),
-    ))
-}
-
-/// `outputDownloadUrl` is for data and impacts pipelines; activities are read through
-/// `/activities`.
-#[utoipa::path(
-    post, path = "/pipelines/{id}/executions/{executionId}/outputDownloadUrl", tag = "executions",
-    params(
-        ("id" = String, Path, description = "The pipeline id"),
-        ("executionId" = String, Path, description = "The execution id"),
-    ),
-    responses((status = 409, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
-)]
-pub(crate) async fn output_download_url(
-    caller: Caller,
-    Path((pipeline, id)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
-    sifr_domain::authorize(&caller.context, sifr_domain::Action::CreateResource)?;
-    visible(&caller, &pipeline, &id).await?;
-    Err(ApiError::Conflict(
-        "Output download is not available for activities pipelines; query /activities instead."
-            .into(),
-    ))
+    DownloadUrl {
+        url: url.download(&state.transfers, &ticket),
+    }
 }
 
 /// Accepts the input of a waiting execution and starts processing it.

@@ -18,8 +18,8 @@ use sifr_domain::{GroupPath, Memberships, Role, SecurityContext, TenantId, Times
 use sifr_engine::definition::Aggregate;
 use sifr_engine::{
     ActivitySink, AggregateRow, Aggregates, ChunkEncoder, ChunkOutput, CsvInput, CsvOptions,
-    EngineError, ExecutionOptions, Fixed, MetricDays, MetricPlan, NoProgress, Outcome, Plan,
-    SinkError, Stored, TimeUnit, ValueType, execute,
+    EngineError, ExecutionOptions, FileSink, Fixed, MetricDays, MetricPlan, NoProgress, Outcome,
+    PipelineType, Plan, SinkError, Stored, TimeUnit, ValueType, execute,
 };
 use sifr_store::{
     ActivityChunk, ActivityKind, AuditBlock, BlobKey, MetricScope, MetricValueRecord, NewVersion,
@@ -64,6 +64,13 @@ impl Runner {
 pub(crate) fn input_key(tenant: &TenantId, execution: &str) -> ApiResult<BlobKey> {
     Ok(BlobKey::parse(&format!(
         "tenants/{tenant}/executions/{execution}/input.csv"
+    ))?)
+}
+
+/// The blob of a data pipeline execution's results.
+pub(crate) fn output_key(tenant: &TenantId, execution: &str) -> ApiResult<BlobKey> {
+    Ok(BlobKey::parse(&format!(
+        "tenants/{tenant}/executions/{execution}/result.csv"
     ))?)
 }
 
@@ -171,6 +178,9 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
         .ok_or_else(|| ApiError::Internal("the execution's input file is missing".into()))?;
     let csv = CsvOptions::from_connector(plan.definition().connector_config.as_ref())
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if plan.kind() == PipelineType::Data {
+        return run_data(state, &caller, plan, &mut execution, input, csv).await;
+    }
     let errors = tempfile::tempfile_in(state.config.data_dir.as_path()).map_err(|e| {
         ApiError::Internal(format!("cannot create the execution's error file: {e}"))
     })?;
@@ -212,6 +222,58 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
             .await?;
     }
     finish(&caller, &plan, &mut execution, &outcome, only_new).await
+}
+
+/// A data pipeline: its outputs become a CSV file (`outputDownloadUrl`), nothing is stored
+/// as activities.
+async fn run_data(
+    state: &AppState,
+    caller: &Caller,
+    plan: Plan,
+    execution: &mut Execution,
+    input: sifr_store::BlobReader,
+    csv: CsvOptions,
+) -> ApiResult<()> {
+    let folder = tempfile::tempdir_in(state.config.data_dir.as_path())
+        .map_err(|e| ApiError::Internal(format!("cannot create a working folder: {e}")))?;
+    let resources = Arc::new(StoreResources::new(caller));
+    let options = execution_options(execution);
+    let path = folder.path().to_owned();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut sink = FileSink::create(&path, &plan, false)
+            .map_err(|e| EngineError::Sink(format!("cannot create the result file: {e}").into()))?;
+        let input = CsvInput::new(
+            SyncIoBridge::new(input),
+            &plan.definition().transformer.parameters,
+            &csv,
+        )?;
+        execute(&plan, input, resources, &options, &mut sink, &NoProgress)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("the execution stopped unexpectedly: {e}")))?
+    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let store = |name: &'static str, key: BlobKey| {
+        let path = folder.path().join(name);
+        async move {
+            let mut file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|e| ApiError::Internal(format!("{name}: {e}")))?;
+            state.blobs.put(&key, &mut file).await?;
+            Ok::<_, ApiError>(())
+        }
+    };
+    store("result.csv", output_key(&caller.tenant_id, &execution.id)?).await?;
+    if outcome.errors() > 0 {
+        store("errors.txt", errors_key(&caller.tenant_id, &execution.id)?).await?;
+    }
+    execution.record_outcome(&outcome);
+    let message = (!outcome.succeeded()).then(|| CALCULATION_ERRORS.to_owned());
+    let status = match message {
+        None => Status::Success,
+        Some(_) => Status::Failed,
+    };
+    execution.finish(status, message);
+    execution.save(caller.tenant.processor()).await
 }
 
 /// After the rows are stored: aggregations, metrics, and the final status. When the execution
@@ -298,6 +360,8 @@ pub(crate) struct StoreSink {
 const WRITE_BATCH_ROWS: usize = 16_384;
 
 struct Held {
+    /// Whether the rows become activities (not for data pipelines).
+    store: bool,
     outputs: Vec<(String, ValueType)>,
     rows: Vec<serde_json::Map<String, serde_json::Value>>,
 }
@@ -331,9 +395,11 @@ impl StoreSink {
         }
     }
 
-    /// Holds the rows back until every row succeeded, and keeps them for the response.
-    pub(crate) fn inline(mut self, outputs: Vec<(String, ValueType)>) -> Self {
+    /// Holds the rows back until every row succeeded (then stores them when `store`), and keeps
+    /// them for the response.
+    pub(crate) fn inline(mut self, outputs: Vec<(String, ValueType)>, store: bool) -> Self {
         self.held = Some(Held {
+            store,
             outputs,
             rows: Vec::new(),
         });
@@ -510,7 +576,11 @@ impl ActivitySink for StoreSink {
 
     fn finish(&mut self, outcome: &Outcome) -> Result<(), SinkError> {
         self.errors.flush()?;
-        if self.held.is_none() || outcome.succeeded() {
+        let store = match &self.held {
+            None => true,
+            Some(held) => held.store && outcome.succeeded(),
+        };
+        if store {
             self.flush()?;
         }
         Ok(())
