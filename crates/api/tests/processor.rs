@@ -612,3 +612,77 @@ async fn data_pipelines_produce_a_result_file() {
         server.finish().await;
     }
 }
+
+/// Two executions of one pipeline uploaded at the same time run one after the other: each row
+/// is stored once, the bill both files contain gets two versions, and the latest is the one of
+/// the execution that finished last.
+#[tokio::test]
+async fn concurrent_executions_do_not_interleave() {
+    for server in servers(Options::default()).await {
+        let root = server.admin_token().await;
+        seed(&server, &root).await;
+        let created_pipeline = created(
+            &server,
+            &root,
+            "/usa/company",
+            "/pipelines/pipelines",
+            pipeline(),
+        )
+        .await;
+        let id = created_pipeline["id"].as_str().expect("an id").to_owned();
+        let file = |prefix: &str, shared: &str| {
+            let mut text = String::from("date,fuel,energy (mmBtu),site,meter\n");
+            for i in 0..2000 {
+                text.push_str(&format!(
+                    "1/{}/2023,Natural Gas,{}.5,/usa/company/sub,{prefix}{i}\n",
+                    1 + i % 28,
+                    i % 90
+                ));
+            }
+            text.push_str(&format!(
+                "6/1/2023,Natural Gas,{shared},/usa/company/sub,shared\n"
+            ));
+            text
+        };
+        let (a, b) = (file("a", "100"), file("b", "200"));
+        let (done_a, done_b) = tokio::join!(
+            run_job(&server, &root, &id, &a, json!({})),
+            run_job(&server, &root, &id, &b, json!({}))
+        );
+        assert_eq!(done_a["status"], "success", "{done_a}");
+        assert_eq!(done_b["status"], "success", "{done_b}");
+        let last = if done_a["updatedAt"].as_str() > done_b["updatedAt"].as_str() {
+            "100"
+        } else {
+            "200"
+        };
+        // Every bill once, plus the latest shared one, summed with decimals.
+        let mut total = Decimal::ZERO;
+        for i in 0..2000 {
+            total += decimal(&format!("{}.5", i % 90)) * per_mmbtu() * Decimal::TWO;
+        }
+        total += decimal(last) * per_mmbtu();
+        let values = metric_values(&server, &root, "/usa/company/sub", "year", false).await;
+        assert_eq!(values.len(), 1, "{values:?}");
+        assert_eq!(
+            decimal(&values[0]["groupValue"].to_string()),
+            total.normalize()
+        );
+        let history = call(
+            &server,
+            &root,
+            "/usa/company/sub",
+            Method::GET,
+            &format!("/pipelineProcessor/activities?pipelineId={id}&date=2023-06-01&showHistory=true&uniqueKeyAttributes=meter:shared"),
+            None,
+        )
+        .await;
+        let versions = history["activities"].as_array().expect("versions");
+        assert_eq!(versions.len(), 2, "{history}");
+        assert_eq!(
+            decimal(&versions[1]["co2e"].to_string()),
+            (decimal(last) * per_mmbtu()).normalize()
+        );
+        server.finish().await;
+    }
+}
