@@ -326,7 +326,7 @@ async fn inline(
         .map_err(|e| ApiError::Internal(format!("cannot create an error file: {e}")))?;
     // A data pipeline's rows are only shown, never stored as activities.
     let activities = plan.kind() == PipelineType::Activities;
-    let mut sink = StoreSink::new(caller.tenant.clone(), execution, true, errors).inline(
+    let mut sink = StoreSink::new(caller.tenant.clone(), execution, errors).inline(
         plan.outputs()
             .iter()
             .map(|o| (o.key.clone(), o.kind))
@@ -673,7 +673,11 @@ fn signed_download(
 /// Accepts the input of a waiting execution and starts processing it.
 pub(crate) struct ExecutionUploads;
 
-async fn waiting(state: &AppState, ticket: &Ticket) -> ApiResult<Execution> {
+/// The execution a ticket uploads to, with its tenant, while it waits for its input.
+async fn waiting(
+    state: &AppState,
+    ticket: &Ticket,
+) -> ApiResult<(TenantId, Arc<dyn sifr_store::TenantStore>, Execution)> {
     let tenant_id = TenantId::parse(&ticket.tenant)
         .map_err(|e| ApiError::BadRequest(format!("upload ticket: {e}")))?;
     let tenant = state.store.tenant(&tenant_id).await?;
@@ -685,7 +689,7 @@ async fn waiting(state: &AppState, ticket: &Ticket) -> ApiResult<Execution> {
             execution.status.as_str()
         )));
     }
-    Ok(execution)
+    Ok((tenant_id, tenant, execution))
 }
 
 #[async_trait::async_trait]
@@ -695,10 +699,8 @@ impl crate::transfers::UploadHandler for ExecutionUploads {
     }
 
     async fn received(&self, state: &AppState, ticket: &Ticket, _size: u64) -> ApiResult<()> {
-        let mut execution = waiting(state, ticket).await?;
-        let tenant_id = TenantId::parse(&ticket.tenant)
-            .map_err(|e| ApiError::BadRequest(format!("upload ticket: {e}")))?;
-        let tenant = state.store.tenant(&tenant_id).await?;
+        let (tenant_id, tenant, mut execution) = waiting(state, ticket).await?;
+        // Set before the run starts, so that a second upload is refused at once.
         execution.status = Status::InProgress;
         execution.save(tenant.processor()).await?;
         runner::start(state.clone(), tenant_id, execution.id);

@@ -184,25 +184,10 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
     let errors = tempfile::tempfile_in(state.config.data_dir.as_path()).map_err(|e| {
         ApiError::Internal(format!("cannot create the execution's error file: {e}"))
     })?;
-    let mut sink = StoreSink::new(tenant.clone(), &execution, plan_audits(), errors);
-    let resources = Arc::new(StoreResources::new(&caller));
-    let options = execution_options(&execution);
+    let sink = StoreSink::new(tenant.clone(), &execution, errors);
     let plan = Arc::new(plan);
-    let (outcome, sink) = {
-        let plan = plan.clone();
-        tokio::task::spawn_blocking(move || {
-            let input = CsvInput::new(
-                SyncIoBridge::new(input),
-                &plan.definition().transformer.parameters,
-                &csv,
-            )?;
-            let outcome = execute(&plan, input, resources, &options, &mut sink, &NoProgress)?;
-            Ok::<_, EngineError>((outcome, sink))
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("the execution stopped unexpectedly: {e}")))?
-    }
-    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let (outcome, sink) =
+        evaluate_file(&caller, &execution, plan.clone(), input, csv, sink).await?;
 
     tracing::info!(
         execution = %execution_id,
@@ -224,6 +209,35 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
     finish(&caller, &plan, &mut execution, &outcome, only_new).await
 }
 
+/// Runs the engine over an uploaded file on a blocking thread, writing to `sink`, which comes
+/// back with the outcome.
+async fn evaluate_file<S>(
+    caller: &Caller,
+    execution: &Execution,
+    plan: Arc<Plan>,
+    input: sifr_store::BlobReader,
+    csv: CsvOptions,
+    mut sink: S,
+) -> ApiResult<(Outcome, S)>
+where
+    S: ActivitySink + Send + 'static,
+{
+    let resources = Arc::new(StoreResources::new(caller));
+    let options = execution_options(execution);
+    tokio::task::spawn_blocking(move || {
+        let input = CsvInput::new(
+            SyncIoBridge::new(input),
+            &plan.definition().transformer.parameters,
+            &csv,
+        )?;
+        let outcome = execute(&plan, input, resources, &options, &mut sink, &NoProgress)?;
+        Ok::<_, EngineError>((outcome, sink))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("the execution stopped unexpectedly: {e}")))?
+    .map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
 /// A data pipeline: its outputs become a CSV file (`outputDownloadUrl`), nothing is stored
 /// as activities.
 async fn run_data(
@@ -236,22 +250,9 @@ async fn run_data(
 ) -> ApiResult<()> {
     let folder = tempfile::tempdir_in(state.config.data_dir.as_path())
         .map_err(|e| ApiError::Internal(format!("cannot create a working folder: {e}")))?;
-    let resources = Arc::new(StoreResources::new(caller));
-    let options = execution_options(execution);
-    let path = folder.path().to_owned();
-    let outcome = tokio::task::spawn_blocking(move || {
-        let mut sink = FileSink::create(&path, &plan, false)
-            .map_err(|e| EngineError::Sink(format!("cannot create the result file: {e}").into()))?;
-        let input = CsvInput::new(
-            SyncIoBridge::new(input),
-            &plan.definition().transformer.parameters,
-            &csv,
-        )?;
-        execute(&plan, input, resources, &options, &mut sink, &NoProgress)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("the execution stopped unexpectedly: {e}")))?
-    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let sink = FileSink::create(folder.path(), &plan, false)
+        .map_err(|e| ApiError::Internal(format!("cannot create the result file: {e}")))?;
+    let (outcome, _) = evaluate_file(caller, execution, Arc::new(plan), input, csv, sink).await?;
     let store = |name: &'static str, key: BlobKey| {
         let path = folder.path().join(name);
         async move {
@@ -321,18 +322,14 @@ pub(crate) async fn finish(
     execution.save(processor).await
 }
 
-/// Audit records are written for every execution.
-fn plan_audits() -> bool {
-    true
-}
-
 pub(crate) fn execution_options(execution: &Execution) -> ExecutionOptions {
     let mut options = ExecutionOptions::new(
         &execution.pipeline_id,
         &execution.id,
         &execution.group_context_id,
     );
-    options.audit = plan_audits();
+    // Every execution keeps the audit record of each stored row.
+    options.audit = true;
     options
 }
 
@@ -343,7 +340,6 @@ pub(crate) struct StoreSink {
     tenant: Arc<dyn TenantStore>,
     runtime: Handle,
     tombstones: bool,
-    audit: bool,
     errors: BufWriter<File>,
     pub(crate) error_lines: u64,
     /// Versions written, and how many of them created their activity.
@@ -368,17 +364,11 @@ struct Held {
 
 impl StoreSink {
     /// Must be created on the server's runtime.
-    pub(crate) fn new(
-        tenant: Arc<dyn TenantStore>,
-        execution: &Execution,
-        audit: bool,
-        errors: File,
-    ) -> Self {
+    pub(crate) fn new(tenant: Arc<dyn TenantStore>, execution: &Execution, errors: File) -> Self {
         Self {
             tenant,
             runtime: Handle::current(),
             tombstones: execution.is_deletion(),
-            audit,
             errors: BufWriter::new(errors),
             error_lines: 0,
             versions: 0,
@@ -453,7 +443,6 @@ pub(crate) struct Staged {
 /// Stages chunks on the evaluation threads.
 pub(crate) struct Stager {
     tombstones: bool,
-    audit: bool,
 }
 
 impl ChunkEncoder for Stager {
@@ -506,8 +495,9 @@ impl ChunkEncoder for Stager {
                 errors: failed,
             });
         }
-        let audit = match (&chunk.audit, self.audit) {
-            (Some(batch), true) if !chunk.rows.is_empty() => Some(AuditBlock {
+        // The engine makes audit records when the execution options ask for them.
+        let audit = match &chunk.audit {
+            Some(batch) if !chunk.rows.is_empty() => Some(AuditBlock {
                 sequence: chunk.sequence as i64,
                 first_row: chunk.rows.get(0).info.row as i64,
                 last_row: chunk.rows.get(chunk.rows.len() - 1).info.row as i64,
@@ -533,7 +523,6 @@ impl ActivitySink for StoreSink {
     fn encoder(&self) -> Stager {
         Stager {
             tombstones: self.tombstones,
-            audit: self.audit,
         }
     }
 
