@@ -606,32 +606,56 @@ async fn aggregate(
     let Some(aggregation) = plan.aggregation() else {
         return Ok(());
     };
-    let outputs = plan.outputs();
     let mut read: Vec<usize> = vec![aggregation.period];
     read.extend(&aggregation.dimensions);
     read.extend(aggregation.measures.iter().map(|&(i, _)| i));
-    let keys: Vec<String> = read.iter().map(|&i| outputs[i].key.clone()).collect();
     let mut groups = GroupTable::default();
     let mut totals = Aggregates::default();
-    let mut values = vec![Stored::Null; outputs.len()];
-    processor
-        .scan_latest(
-            &execution.pipeline_id,
-            ActivityKind::Raw,
-            &keys,
-            &mut |activity| {
-                for (&i, text) in read.iter().zip(activity.values) {
-                    values[i] = text
-                        .as_deref()
-                        .map_or(Stored::Null, |t| from_stored_text(outputs[i].kind, t));
-                }
-                let group = groups.number(activity.group);
-                totals.add_row(aggregation, group, &values);
-            },
-        )
-        .await?;
+    let mut values = vec![Stored::Null; plan.outputs().len()];
+    scan_values(
+        processor,
+        plan,
+        &execution.pipeline_id,
+        ActivityKind::Raw,
+        &read,
+        &mut |group, _, decoded| {
+            for (&i, value) in read.iter().zip(decoded) {
+                values[i] = value.clone();
+            }
+            let group = groups.number(group);
+            totals.add_row(aggregation, group, &values);
+        },
+    )
+    .await?;
     let rows = totals.results(aggregation, &groups.names);
     replace_aggregates(processor, plan, execution, &rows).await
+}
+
+/// Calls `visit` with the group, the date and the values of the outputs `read` (as their
+/// outputs' types; null when absent) of the latest version of each of the pipeline's
+/// activities of `kind`.
+async fn scan_values(
+    processor: &dyn ProcessorStore,
+    plan: &Plan,
+    pipeline_id: &str,
+    kind: ActivityKind,
+    read: &[usize],
+    visit: &mut (dyn FnMut(&str, i64, &[Stored]) + Send),
+) -> ApiResult<()> {
+    let outputs = plan.outputs();
+    let keys: Vec<String> = read.iter().map(|&i| outputs[i].key.clone()).collect();
+    let mut decoded = Vec::with_capacity(read.len());
+    processor
+        .scan_latest(pipeline_id, kind, &keys, &mut |activity| {
+            decoded.clear();
+            decoded.extend(read.iter().zip(activity.values).map(|(&i, text)| {
+                text.as_deref()
+                    .map_or(Stored::Null, |t| from_stored_text(outputs[i].kind, t))
+            }));
+            visit(activity.group, activity.date, &decoded);
+        })
+        .await?;
+    Ok(())
 }
 
 /// Adds the execution's aggregates to the stored ones, when every function can be merged
@@ -652,30 +676,22 @@ async fn merge_aggregates(
     {
         return Ok(false);
     }
-    let outputs = plan.outputs();
     let mut read: Vec<usize> = aggregation.dimensions.clone();
     read.extend(aggregation.measures.iter().map(|&(i, _)| i));
-    let keys: Vec<String> = read.iter().map(|&i| outputs[i].key.clone()).collect();
     let dimensions = aggregation.dimensions.len();
     let mut rows: BTreeMap<(Arc<str>, i64, Vec<Stored>), Vec<Stored>> = BTreeMap::new();
-    processor
-        .scan_latest(
-            &execution.pipeline_id,
-            ActivityKind::Aggregated,
-            &keys,
-            &mut |activity| {
-                let mut values = read.iter().zip(activity.values).map(|(&i, text)| {
-                    text.as_deref()
-                        .map_or(Stored::Null, |t| from_stored_text(outputs[i].kind, t))
-                });
-                let dims: Vec<Stored> = values.by_ref().take(dimensions).collect();
-                rows.insert(
-                    (Arc::from(activity.group), activity.date, dims),
-                    values.collect(),
-                );
-            },
-        )
-        .await?;
+    scan_values(
+        processor,
+        plan,
+        &execution.pipeline_id,
+        ActivityKind::Aggregated,
+        &read,
+        &mut |group, date, decoded| {
+            let (dims, measures) = decoded.split_at(dimensions);
+            rows.insert((Arc::from(group), date, dims.to_vec()), measures.to_vec());
+        },
+    )
+    .await?;
     for row in &outcome.aggregates {
         let key = (row.group.clone(), row.date, row.dimensions.clone());
         match rows.get_mut(&key) {
