@@ -18,9 +18,17 @@
 //! ever written row by row. What does not change from row to row is rendered once: the keys of
 //! each input and output, and the evaluated values and resources of results the evaluation
 //! threads reuse from their caches.
+//!
+//! The server stores records in the [`AuditFormat::Compact`] form: each chunk's block begins
+//! with what every record repeats (execution, parameter names, output names and formulas), a
+//! reused evaluation is written once per block and named by number afterwards, and
+//! [`AuditBatch::decompress`] expands the block into exactly the records above. Most of a
+//! record is repetition, so this spares the compressor most of its work.
 
+use std::collections::HashMap;
 use std::fmt::Display;
 use std::io::Write as _;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::ser::Serializer;
@@ -34,6 +42,22 @@ use crate::validate::ROW_IDENTIFIER;
 /// about twentyfold.
 const LEVEL: i32 = 1;
 
+/// How audit records are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuditFormat {
+    /// SIF's records, one JSON object per line: files people read.
+    #[default]
+    Lines,
+    /// Compact lines that [`AuditBatch::decompress`] expands into the same records.
+    Compact,
+}
+
+/// The first line of a compact block; the next holds the block's [`Layout`].
+const COMPACT_MAGIC: &[u8] = b"\x1esifr-audit-compact 1";
+
+/// A compact line that brings in the next numbered evaluation fragment.
+const FRAGMENT_PREFIX: &[u8] = br#"{"f":"#;
+
 /// The audit records of one chunk: JSON lines, compressed as one zstd frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditBatch {
@@ -43,11 +67,89 @@ pub struct AuditBatch {
 }
 
 impl AuditBatch {
-    /// The JSON lines.
+    /// The JSON lines (compact blocks expanded).
     pub fn decompress(&self) -> std::io::Result<Vec<u8>> {
-        zstd::decode_all(self.compressed.as_slice())
+        expand(&zstd::decode_all(self.compressed.as_slice())?)
     }
 }
+
+/// Expands the compact blocks in decompressed `text` into SIF's records; other lines are kept.
+fn expand(text: &[u8]) -> std::io::Result<Vec<u8>> {
+    let invalid = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidData, why);
+    let mut out = Vec::with_capacity(text.len() * 4);
+    let mut layout: Option<Layout> = None;
+    let mut fragments: Vec<Box<[u8]>> = Vec::new();
+    let mut lines = text.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+    while let Some(line) = lines.next() {
+        if line == COMPACT_MAGIC {
+            let header = lines
+                .next()
+                .ok_or_else(|| invalid("a compact audit block without its header".into()))?;
+            let (start, inputs, outputs): (String, Vec<String>, Vec<String>) =
+                serde_json::from_slice(header)
+                    .map_err(|e| invalid(format!("compact audit header: {e}")))?;
+            layout = Some(Layout {
+                format: AuditFormat::Compact,
+                start: start.into_bytes(),
+                inputs: inputs.into_iter().map(String::into_bytes).collect(),
+                outputs: outputs.into_iter().map(String::into_bytes).collect(),
+            });
+            fragments.clear();
+            continue;
+        }
+        let Some(layout) = &layout else {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+            continue;
+        };
+        if line.starts_with(FRAGMENT_PREFIX) {
+            let FragmentLine { f } = serde_json::from_slice(line)
+                .map_err(|e| invalid(format!("compact audit fragment: {e}")))?;
+            fragments.push(f.into_bytes().into_boxed_slice());
+        } else if line.first() == Some(&b'[') {
+            let (row, inputs, row_identifier, outputs): CompactRow =
+                serde_json::from_slice(line)
+                    .map_err(|e| invalid(format!("compact audit record: {e}")))?;
+            let inputs = inputs.iter().map(|(p, v)| (*p, v as &dyn Display));
+            let mut records = Vec::with_capacity(outputs.len());
+            for (fragment, failed, text) in &outputs {
+                let recorded = match usize::try_from(*fragment) {
+                    Ok(n) => Some(fragments.get(n).map(|f| &f[..]).ok_or_else(|| {
+                        invalid(format!("compact audit record names fragment {n}"))
+                    })?),
+                    Err(_) => None,
+                };
+                records.push(OutputText {
+                    recorded,
+                    outcome: match failed {
+                        0 => Ok(text as &dyn Display),
+                        _ => Err(text.as_str()),
+                    },
+                });
+            }
+            render(
+                &mut out,
+                layout,
+                row,
+                inputs,
+                &row_identifier,
+                records.into_iter(),
+            );
+        } else {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+    }
+    Ok(out)
+}
+
+#[derive(serde::Deserialize)]
+struct FragmentLine {
+    f: String,
+}
+
+/// `[row, [[parameter, value]...], row identifier, [[fragment or -1, failed, text]...]]`
+type CompactRow = (u64, Vec<(usize, String)>, String, Vec<(i64, u8, String)>);
 
 /// A value serialised as its text, without an intermediate string.
 struct Shown<'a>(&'a dyn Display);
@@ -113,6 +215,7 @@ impl Fragment {
 
 /// The parts of every record of an execution that do not depend on the row.
 pub(crate) struct Layout {
+    format: AuditFormat,
     /// `{"pipelineId":"..","executionId":"..","auditId":"<executionId>-`
     start: Vec<u8>,
     /// Per parameter: `{"name":"<key>","value":`
@@ -122,7 +225,12 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
-    pub(crate) fn new(plan: &Plan, pipeline_id: &str, execution_id: &str) -> Layout {
+    pub(crate) fn new(
+        plan: &Plan,
+        pipeline_id: &str,
+        execution_id: &str,
+        format: AuditFormat,
+    ) -> Layout {
         let mut start = br#"{"pipelineId":"#.to_vec();
         json_string(&mut start, &pipeline_id);
         start.extend_from_slice(br#","executionId":"#);
@@ -151,17 +259,80 @@ impl Layout {
             })
             .collect();
         Layout {
+            format,
             start,
             inputs,
             outputs,
         }
     }
+
+    /// The header line of a compact block.
+    fn header(&self) -> Vec<u8> {
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let header = (
+            text(&self.start),
+            self.inputs.iter().map(|b| text(b)).collect::<Vec<_>>(),
+            self.outputs.iter().map(|b| text(b)).collect::<Vec<_>>(),
+        );
+        // Serialising strings into a Vec cannot fail.
+        serde_json::to_vec(&header).unwrap_or_default()
+    }
 }
 
 /// One output of a record: what its evaluation recorded, and its result or error.
 pub(crate) struct OutputRecord<'a> {
-    pub recorded: Option<&'a Fragment>,
+    pub recorded: Option<&'a Arc<Fragment>>,
     pub outcome: Result<&'a dyn Display, &'a str>,
+}
+
+/// One output of a record as rendered: the fragment's text, and the result or error.
+struct OutputText<'a> {
+    recorded: Option<&'a [u8]>,
+    outcome: Result<&'a dyn Display, &'a str>,
+}
+
+/// Appends SIF's record of one row.
+fn render<'a>(
+    out: &mut Vec<u8>,
+    layout: &Layout,
+    row: u64,
+    inputs: impl Iterator<Item = (usize, &'a dyn Display)>,
+    row_identifier: &str,
+    outputs: impl Iterator<Item = OutputText<'a>>,
+) {
+    out.extend_from_slice(&layout.start);
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, r#"{row}","row":{row},"inputs":["#);
+    for (parameter, value) in inputs {
+        out.extend_from_slice(&layout.inputs[parameter]);
+        json_string(out, value);
+        out.extend_from_slice(b"},");
+    }
+    // The row identifier comes last, its key after the parameters'.
+    out.extend_from_slice(&layout.inputs[layout.inputs.len() - 1]);
+    json_string(out, &row_identifier);
+    out.extend_from_slice(br#"}],"outputs":["#);
+    for (i, output) in outputs.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&layout.outputs[i]);
+        if let Some(fragment) = output.recorded {
+            out.extend_from_slice(fragment);
+        }
+        match output.outcome {
+            Ok(result) => {
+                out.extend_from_slice(br#","result":"#);
+                json_string(out, result);
+            }
+            Err(message) => {
+                out.extend_from_slice(br#","errorMessage":"#);
+                json_string(out, &message);
+            }
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}\n");
 }
 
 /// Collects the records of one chunk, compressing as it goes, so that a chunk holds its
@@ -170,17 +341,32 @@ pub(crate) struct AuditWriter {
     encoder: zstd::Encoder<'static, Vec<u8>>,
     buffer: Vec<u8>,
     records: u64,
+    /// Compact: the fragments this block has written, numbered by address (and held, so that
+    /// no address is reused within the block).
+    fragments: Option<FragmentNumbers>,
 }
+
+/// A compact block's fragments: their numbers by address, and the fragments themselves.
+type FragmentNumbers = (HashMap<*const Fragment, i64>, Vec<Arc<Fragment>>);
 
 /// Text gathered before it is handed to the compressor.
 const STAGE: usize = 1 << 16;
 
 impl AuditWriter {
-    pub(crate) fn new() -> std::io::Result<Self> {
+    pub(crate) fn new(layout: &Layout) -> std::io::Result<Self> {
+        let mut buffer = Vec::with_capacity(STAGE * 2);
+        let fragments = (layout.format == AuditFormat::Compact).then(|| {
+            buffer.extend_from_slice(COMPACT_MAGIC);
+            buffer.push(b'\n');
+            buffer.extend_from_slice(&layout.header());
+            buffer.push(b'\n');
+            Default::default()
+        });
         Ok(AuditWriter {
             encoder: zstd::Encoder::new(Vec::new(), LEVEL)?,
-            buffer: Vec::with_capacity(STAGE * 2),
+            buffer,
             records: 0,
+            fragments,
         })
     }
 
@@ -193,40 +379,61 @@ impl AuditWriter {
         row_identifier: &str,
         outputs: impl Iterator<Item = OutputRecord<'a>>,
     ) -> std::io::Result<()> {
-        let out = &mut self.buffer;
-        out.extend_from_slice(&layout.start);
-        // Writing into a Vec cannot fail.
-        let _ = write!(out, r#"{row}","row":{row},"inputs":["#);
-        for (parameter, value) in inputs {
-            out.extend_from_slice(&layout.inputs[parameter]);
-            json_string(out, value);
-            out.extend_from_slice(b"},");
-        }
-        // The row identifier comes last, its key after the parameters'.
-        out.extend_from_slice(&layout.inputs[layout.inputs.len() - 1]);
-        json_string(out, &row_identifier);
-        out.extend_from_slice(br#"}],"outputs":["#);
-        for (i, output) in outputs.enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(&layout.outputs[i]);
-            if let Some(fragment) = output.recorded {
-                out.extend_from_slice(&fragment.0);
-            }
-            match output.outcome {
-                Ok(result) => {
-                    out.extend_from_slice(br#","result":"#);
-                    json_string(out, result);
+        match &mut self.fragments {
+            None => render(
+                &mut self.buffer,
+                layout,
+                row,
+                inputs,
+                row_identifier,
+                outputs.map(|o| OutputText {
+                    recorded: o.recorded.map(|f| &f.0[..]),
+                    outcome: o.outcome,
+                }),
+            ),
+            Some((numbers, held)) => {
+                let out = &mut self.buffer;
+                let mut line = Vec::with_capacity(256);
+                let _ = write!(line, "[{row},[");
+                for (n, (parameter, value)) in inputs.enumerate() {
+                    if n > 0 {
+                        line.push(b',');
+                    }
+                    let _ = write!(line, "[{parameter},");
+                    json_string(&mut line, value);
+                    line.push(b']');
                 }
-                Err(message) => {
-                    out.extend_from_slice(br#","errorMessage":"#);
-                    json_string(out, &message);
+                line.extend_from_slice(b"],");
+                json_string(&mut line, &row_identifier);
+                line.extend_from_slice(b",[");
+                for (n, output) in outputs.enumerate() {
+                    if n > 0 {
+                        line.push(b',');
+                    }
+                    let fragment = match output.recorded {
+                        None => -1,
+                        Some(fragment) => {
+                            let next = held.len() as i64;
+                            *numbers.entry(Arc::as_ptr(fragment)).or_insert_with(|| {
+                                held.push(fragment.clone());
+                                out.extend_from_slice(FRAGMENT_PREFIX);
+                                json_string(out, &String::from_utf8_lossy(&fragment.0));
+                                out.extend_from_slice(b"}\n");
+                                next
+                            })
+                        }
+                    };
+                    let _ = write!(line, "[{fragment},{},", u8::from(output.outcome.is_err()));
+                    match output.outcome {
+                        Ok(result) => json_string(&mut line, result),
+                        Err(message) => json_string(&mut line, &message),
+                    }
+                    line.push(b']');
                 }
+                line.extend_from_slice(b"]]\n");
+                out.extend_from_slice(&line);
             }
-            out.push(b'}');
         }
-        out.extend_from_slice(b"]}\n");
         self.records += 1;
         if self.buffer.len() >= STAGE {
             self.encoder.write_all(&self.buffer)?;

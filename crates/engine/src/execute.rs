@@ -22,6 +22,7 @@ use sifr_calc::resources::PinnedVersion;
 use sifr_calc::{ResourceSource, Session};
 
 use crate::aggregate::AggregateRow;
+use crate::audit::AuditFormat;
 use crate::error::{EngineError, ErrorKind, SinkError};
 use crate::input::RowReader;
 use crate::metrics::MetricRow;
@@ -42,6 +43,8 @@ pub struct ExecutionOptions {
     pub group_context: String,
     /// Produce audit records.
     pub audit: bool,
+    /// How audit records are written.
+    pub audit_format: AuditFormat,
     /// Evaluation threads.
     pub threads: usize,
     pub chunk_rows: usize,
@@ -57,6 +60,7 @@ impl ExecutionOptions {
             execution_id: execution_id.to_owned(),
             group_context: group_context.to_lowercase(),
             audit: false,
+            audit_format: AuditFormat::Lines,
             threads: thread::available_parallelism().map_or(1, |n| n.get()),
             chunk_rows: DEFAULT_CHUNK_ROWS,
             cancel: None,
@@ -163,9 +167,11 @@ pub fn execute<S: ActivitySink>(
             .as_ref()
             .is_some_and(|c| c.load(Ordering::Relaxed))
     };
-    let audit_ids = options
-        .audit
-        .then_some((options.pipeline_id.as_str(), options.execution_id.as_str()));
+    let audit_ids = options.audit.then_some((
+        options.pipeline_id.as_str(),
+        options.execution_id.as_str(),
+        options.audit_format,
+    ));
 
     let (work_tx, work_rx) = sync_channel(threads);
     // Shared by the workers only: when the last one stops, the reader's sends fail.

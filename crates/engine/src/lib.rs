@@ -40,7 +40,7 @@ pub mod stored;
 mod validate;
 
 pub use aggregate::{AggregateRow, Aggregates, AggregationPlan};
-pub use audit::AuditBatch;
+pub use audit::{AuditBatch, AuditFormat};
 pub use definition::{MetricDefinition, PipelineDefinition, PipelineType, ValueType};
 pub use error::{EngineError, ErrorKind, InputError, RowError, SinkError};
 pub use execute::{

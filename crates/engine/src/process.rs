@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 use sifr_calc::{Audit, EvalError, InputType, Refs, Row, Session, Value};
 
 use crate::aggregate::Aggregates;
-use crate::audit::{self, AuditBatch, AuditWriter, Fragment, Layout};
+use crate::audit::{self, AuditBatch, AuditFormat, AuditWriter, Fragment, Layout};
 use crate::definition::ValueType;
 use crate::error::{ErrorKind, RowError};
 use crate::input::{EmptyCells, InputChunk};
@@ -214,7 +214,7 @@ impl<'a> Evaluator<'a> {
         plan: &'a Plan,
         session: &'a Session,
         group_context: &str,
-        audit_ids: Option<(&'a str, &'a str)>,
+        audit_ids: Option<(&'a str, &'a str, AuditFormat)>,
     ) -> Self {
         let outputs = plan.outputs().len();
         Evaluator {
@@ -222,7 +222,9 @@ impl<'a> Evaluator<'a> {
             session,
             // Each thread holds its own copy, so rows do not contend on one reference count.
             context: Arc::from(group_context),
-            layout: audit_ids.map(|(pipeline, execution)| Layout::new(plan, pipeline, execution)),
+            layout: audit_ids.map(|(pipeline, execution, format)| {
+                Layout::new(plan, pipeline, execution, format)
+            }),
             params: vec![Value::Null; plan.schema().len()],
             values: vec![Value::Null; outputs],
             failures: vec![None; outputs],
@@ -257,11 +259,7 @@ impl<'a> Evaluator<'a> {
         };
         self.group_numbers.clear();
         self.group_totals.clear();
-        let mut audits = self
-            .layout
-            .as_ref()
-            .map(|_| AuditWriter::new())
-            .transpose()?;
+        let mut audits = self.layout.as_ref().map(AuditWriter::new).transpose()?;
         for r in 0..chunk.len() {
             if !self.row(chunk, r, &mut out, audits.as_mut())? {
                 out.rows_failed += 1;
@@ -488,7 +486,7 @@ impl<'a> Evaluator<'a> {
                     .map(|&p| (p, &params[parameters[p].slot] as &dyn std::fmt::Display)),
                 row_id.as_deref().unwrap_or_default(),
                 (0..plan.outputs().len()).map(|i| audit::OutputRecord {
-                    recorded: self.audits[i].as_deref(),
+                    recorded: self.audits[i].as_ref(),
                     outcome: match &self.failures[i] {
                         None => Ok(&self.values[i]),
                         Some(message) => Err(message),

@@ -1,7 +1,7 @@
 //! Audit records: one per stored row, in row order, compressed per chunk.
 
 use serde_json::Value as Json;
-use sifr_engine::Plan;
+use sifr_engine::{AuditFormat, Plan};
 
 use crate::common::*;
 use crate::walkthrough::{walkthrough_pipeline, walkthrough_resources};
@@ -78,6 +78,50 @@ fn every_stored_row_has_an_audit_record_with_formulas_values_and_resources() {
     assert_eq!(
         records[1]["outputs"][3]["evaluated"],
         first["outputs"][3]["evaluated"]
+    );
+}
+
+#[test]
+fn compact_audit_blocks_expand_into_the_same_records() {
+    let (_dir, resources) = walkthrough_resources();
+    let plan = Plan::new(pipeline(walkthrough_pipeline()), resources.metrics()).unwrap();
+    let mut input = String::from("date,group,fuel,Therms\n");
+    for day in 1..=28 {
+        // A bad number every seventh row: a failed row, and rows before and after it.
+        let therms = if day % 7 == 0 {
+            "x".to_owned()
+        } else {
+            format!("{day}.5")
+        };
+        input.push_str(&format!(
+            "1/{day}/2022,/usa/co1/sub{},natural gas,{therms}\n",
+            day % 2 + 1
+        ));
+    }
+    let run = |audit_format| {
+        let (_dir, resources) = walkthrough_resources();
+        Run {
+            audit: true,
+            audit_format,
+            chunk_rows: 10,
+            ..Run::default()
+        }
+        .execute(&plan, input.as_bytes(), resources)
+        .unwrap()
+        .0
+        .audits
+    };
+    let lines = run(AuditFormat::Lines);
+    let compact = run(AuditFormat::Compact);
+    let expanded = zstd_lines(&compact);
+    assert_eq!(expanded, zstd_lines(&lines));
+    assert_eq!(expanded.lines().count(), 24);
+    // What the compressor is given: what every record repeats is written once per block.
+    let compact_text = zstd::decode_all(compact.as_slice()).unwrap().len();
+    assert!(
+        compact_text < expanded.len(),
+        "compact {compact_text} bytes, expanded {} bytes",
+        expanded.len()
     );
 }
 

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use sifr_engine::{
-    ActivitySink, ChunkEncoder, ChunkOutput, CsvInput, CsvOptions, EngineError, ExecutionOptions,
-    FileResources, MetricDefinition, NoProgress, Outcome, PipelineDefinition, Plan, RowError,
-    SinkError, Stored, execute,
+    ActivitySink, AuditFormat, ChunkEncoder, ChunkOutput, CsvInput, CsvOptions, EngineError,
+    ExecutionOptions, FileResources, MetricDefinition, NoProgress, Outcome, PipelineDefinition,
+    Plan, RowError, SinkError, Stored, execute,
 };
 
 pub fn dec(text: &str) -> Decimal {
@@ -106,6 +106,7 @@ pub struct Run<'a> {
     pub threads: usize,
     pub chunk_rows: usize,
     pub audit: bool,
+    pub audit_format: AuditFormat,
 }
 
 impl Default for Run<'_> {
@@ -115,6 +116,7 @@ impl Default for Run<'_> {
             threads: 2,
             chunk_rows: 3,
             audit: false,
+            audit_format: AuditFormat::Lines,
         }
     }
 }
@@ -128,6 +130,7 @@ impl Run<'_> {
     ) -> Result<(Collected, Outcome), EngineError> {
         let options = ExecutionOptions {
             audit: self.audit,
+            audit_format: self.audit_format,
             threads: self.threads,
             chunk_rows: self.chunk_rows,
             ..ExecutionOptions::new("pipeline1", "execution1", self.group)

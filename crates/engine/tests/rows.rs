@@ -138,7 +138,7 @@ fn results_do_not_depend_on_chunks_or_threads() {
             group: "/acme",
             threads,
             chunk_rows,
-            audit: false,
+            ..Run::default()
         }
         .execute(&plan, input.as_bytes(), resources)
         .unwrap()

@@ -17,9 +17,9 @@ use std::sync::{Arc, Mutex};
 use sifr_domain::{GroupPath, Memberships, Role, SecurityContext, TenantId, Timestamp};
 use sifr_engine::definition::Aggregate;
 use sifr_engine::{
-    ActivitySink, AggregateRow, Aggregates, ChunkEncoder, ChunkOutput, CsvInput, CsvOptions,
-    EngineError, ExecutionOptions, FileSink, Fixed, MetricDays, MetricPlan, NoProgress, Outcome,
-    PipelineType, Plan, SinkError, Stored, TimeUnit, ValueType, execute,
+    ActivitySink, AggregateRow, Aggregates, AuditFormat, ChunkEncoder, ChunkOutput, CsvInput,
+    CsvOptions, EngineError, ExecutionOptions, FileSink, Fixed, MetricDays, MetricPlan, NoProgress,
+    Outcome, PipelineType, Plan, SinkError, Stored, TimeUnit, ValueType, execute,
 };
 use sifr_store::{
     ActivityChunk, ActivityKind, AuditBlock, BlobKey, MetricScope, MetricValueRecord, NewVersion,
@@ -330,6 +330,7 @@ pub(crate) fn execution_options(execution: &Execution) -> ExecutionOptions {
     );
     // Every execution keeps the audit record of each stored row.
     options.audit = true;
+    options.audit_format = AuditFormat::Compact;
     options
 }
 
