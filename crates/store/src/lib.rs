@@ -13,6 +13,7 @@ mod migrations;
 mod postgres;
 mod processor;
 mod rows;
+pub mod segment;
 mod sqlite;
 mod tenant;
 
@@ -31,8 +32,8 @@ pub use blob::{BlobKey, BlobReader, BlobStore, LocalBlobs};
 pub use postgres::PostgresStore;
 pub use processor::{
     ActivityChunk, ActivityKind, ActivityQuery, ActivityRecord, AggregationJobQuery,
-    AggregationJobRecord, AuditBlock, ExecutionRecord, MetricScope, MetricValueRecord, NewVersion,
-    ProcessorStore, ScannedActivity,
+    AggregationJobRecord, AuditBlock, Committed, ExecutionExtent, ExecutionRecord, MetricScope,
+    MetricValueRecord, ProcessorStore, ScannedActivity,
 };
 pub use sqlite::SqliteStore;
 

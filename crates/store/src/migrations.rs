@@ -47,6 +47,11 @@ const SQLITE_TENANT: &[Source] = &[
         "metric aggregation jobs",
         "sqlite/tenant/20261222000000_metric_aggregation_jobs.sql"
     ),
+    migration!(
+        20261229000000,
+        "activity segments",
+        "sqlite/tenant/20261229000000_activity_segments.sql"
+    ),
 ];
 const POSTGRES_CATALOG: &[Source] = &[
     migration!(
@@ -75,6 +80,11 @@ const POSTGRES_TENANT: &[Source] = &[
         20261222000000,
         "metric aggregation jobs",
         "postgres/tenant/20261222000000_metric_aggregation_jobs.sql"
+    ),
+    migration!(
+        20261229000000,
+        "activity segments",
+        "postgres/tenant/20261229000000_activity_segments.sql"
     ),
 ];
 

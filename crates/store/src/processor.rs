@@ -2,11 +2,14 @@
 //! audit records and metric values.
 //!
 //! An activity is identified as SIF identifies it (pipeline, group, date, raw or aggregated,
-//! up to five unique-key values). Each processing appends a version holding all the row's
-//! outputs as one JSON object, and moves the activity's `latest` pointer to it: one row per
-//! activity and one per version, rather than a row per value, keeps bulk writes and scans fast.
-//! A chunk of activities is written in one transaction from one JSON document staged by the
-//! caller, so a chunk is stored whole or not at all.
+//! up to five unique-key values); its number is a hash of that identity. Versions are stored
+//! in segments (see [`crate::segment`]): compressed blocks of up to a thousand versions of one
+//! group's activities, written by one execution. An execution's segments stay invisible until
+//! it commits them: the commit merges the numbers of the activities it wrote into the identity
+//! index (hash-partitioned sorted blocks: activity → latest version), marks the versions that
+//! stopped being latest, and shows the segments, all in one transaction. So an execution is
+//! seen whole or not at all, writing costs a block per thousand versions, and an interrupted
+//! execution leaves nothing a restart must undo.
 
 use async_trait::async_trait;
 use sqlx::{
@@ -16,6 +19,7 @@ use sqlx::{
 use sifr_domain::GroupPath;
 
 use crate::Result;
+use crate::segment::{self, Decoded, Entry, Segment};
 use crate::tenant::SqlTenant;
 
 /// An execution as stored: the JSON body is the API's record, the columns what queries need.
@@ -57,7 +61,7 @@ pub enum ActivityKind {
     Aggregated = 1,
 }
 
-/// One chunk of activity versions to store.
+/// Segments of activity versions to store, with the audit records of their rows.
 #[derive(Clone, Debug)]
 pub struct ActivityChunk {
     pub pipeline_id: String,
@@ -65,26 +69,24 @@ pub struct ActivityChunk {
     pub kind: ActivityKind,
     /// When the versions were written (epoch milliseconds).
     pub created_at: i64,
-    /// The versions, in input order.
-    pub versions: Vec<NewVersion>,
-    /// Their audit records.
+    pub segments: Vec<Segment>,
     pub audits: Vec<AuditBlock>,
 }
 
-/// A version of an activity: its identity and its values.
-#[derive(Clone, Debug, Default)]
-pub struct NewVersion {
-    pub group: String,
-    /// Epoch seconds.
-    pub date: i64,
-    /// Unique-key values (`""` when unused).
-    pub keys: [String; 5],
-    /// The input row (0 for aggregates).
-    pub row: i64,
-    /// Output key → value text (JSON object; values JSON strings).
-    pub values: String,
-    /// Output key → error message (JSON object), when a formula failed.
-    pub errors: Option<String>,
+/// What committing an execution's versions did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Committed {
+    pub versions: u64,
+    /// Activities that did not exist before.
+    pub created: u64,
+}
+
+/// The groups an execution stored activities in, and their range of dates.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecutionExtent {
+    pub groups: Vec<String>,
+    /// Earliest and latest activity date (epoch seconds).
+    pub dates: Option<(i64, i64)>,
 }
 
 /// The compressed audit records of consecutive input rows.
@@ -119,7 +121,7 @@ pub struct ActivityQuery {
 }
 
 /// One version of an activity, as queries return it.
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ActivityRecord {
     pub activity_id: i64,
     pub pipeline_id: String,
@@ -130,6 +132,7 @@ pub struct ActivityRecord {
     pub key3: String,
     pub key4: String,
     pub key5: String,
+    /// Orders all versions of a pipeline's activities.
     pub version_id: i64,
     pub execution_id: String,
     pub created_at: i64,
@@ -146,7 +149,7 @@ pub struct ScannedActivity<'a> {
     pub group: &'a str,
     pub date: i64,
     /// One per requested output: its value's text, or `None` when null or absent.
-    pub values: &'a [Option<String>],
+    pub values: &'a [Option<&'a str>],
 }
 
 /// A metric value of one group and period.
@@ -188,11 +191,22 @@ pub trait ProcessorStore: Send + Sync {
     ) -> Result<Vec<ExecutionRecord>>;
     async fn executions_with_status(&self, statuses: &[&str]) -> Result<Vec<ExecutionRecord>>;
 
-    /// Stores a chunk in one transaction; returns how many activities it created.
-    async fn write_activities(&self, chunk: &ActivityChunk) -> Result<u64>;
-    /// Removes everything an execution wrote (versions and audit records), pointing each
-    /// activity back at its previous version and removing activities left without one.
-    async fn discard_execution(&self, execution_id: &str) -> Result<()>;
+    /// Stores a chunk in one transaction, invisible until the execution commits it.
+    async fn write_activities(&self, chunk: &ActivityChunk) -> Result<()>;
+    /// Makes every version the execution wrote to the pipeline's activities of `kind` visible
+    /// at once, each the latest of its activity. Fails, changing nothing, when two different
+    /// identities have one activity number.
+    async fn commit_activities(
+        &self,
+        pipeline_id: &str,
+        kind: ActivityKind,
+        execution_id: &str,
+    ) -> Result<Committed>;
+    /// Removes what an execution wrote and did not commit; returns whether it had committed
+    /// activities. An execution without any also loses its audit records.
+    async fn discard_uncommitted(&self, execution_id: &str) -> Result<bool>;
+    /// Where the activities an execution committed are.
+    async fn execution_extent(&self, execution_id: &str) -> Result<ExecutionExtent>;
     /// Removes a pipeline's aggregated activities before they are computed again.
     async fn delete_aggregates(&self, pipeline_id: &str) -> Result<()>;
     async fn activities(&self, query: &ActivityQuery) -> Result<Vec<ActivityRecord>>;
@@ -249,52 +263,40 @@ pub trait ProcessorStore: Send + Sync {
     async fn delete_aggregation_job(&self, id: &str) -> Result<bool>;
 }
 
-/// What the two backends write differently.
+/// What the two backends report differently.
 pub(crate) trait Staging: Database {
     /// Rows a statement changed.
     fn affected(result: &Self::QueryResult) -> u64;
-    /// Adds the staged versions in input order. `$1` pipeline, `$2` kind, `$3` execution,
-    /// `$4` created at. Each staged row finds its activity through the identity index: the
-    /// planners, knowing nothing of the staging table, would otherwise scan all activities
-    /// (SQLite is told with a CROSS JOIN, which fixes the loop order; PostgreSQL with a
-    /// LATERAL look-up).
-    const INSERT_VERSIONS: &'static str;
 }
 
 impl Staging for sqlx::Sqlite {
     fn affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
-    const INSERT_VERSIONS: &'static str = "INSERT INTO activity_versions \
-         (activity_id, execution_id, created_at, row_number, vals, errors) \
-         SELECT a.id, $3, $4, s.row_number, s.vals, s.errors \
-         FROM stage AS s CROSS JOIN activities a WHERE a.pipeline_id = $1 AND a.kind = $2 \
-         AND a.group_id = s.group_id AND a.date = s.date AND a.key1 = s.key1 \
-         AND a.key2 = s.key2 AND a.key3 = s.key3 AND a.key4 = s.key4 AND a.key5 = s.key5 \
-         ORDER BY s.seq";
 }
 
 impl Staging for sqlx::Postgres {
     fn affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
-    const INSERT_VERSIONS: &'static str = "INSERT INTO activity_versions \
-         (activity_id, execution_id, created_at, row_number, vals, errors) \
-         SELECT a.id, $3, $4, s.row_number, s.vals::jsonb, s.errors::jsonb \
-         FROM stage AS s CROSS JOIN LATERAL (SELECT id FROM activities \
-         WHERE pipeline_id = $1 AND kind = $2 AND group_id = s.group_id AND date = s.date \
-         AND key1 = s.key1 AND key2 = s.key2 AND key3 = s.key3 AND key4 = s.key4 \
-         AND key5 = s.key5 LIMIT 1) AS a ORDER BY s.seq";
 }
 
-/// The staging table a chunk is loaded into (per connection, emptied for each chunk).
-const CREATE_STAGE: &str = "CREATE TEMPORARY TABLE IF NOT EXISTS stage (seq BIGINT NOT NULL, \
-     group_id TEXT NOT NULL, date BIGINT NOT NULL, key1 TEXT NOT NULL, key2 TEXT NOT NULL, \
-     key3 TEXT NOT NULL, key4 TEXT NOT NULL, key5 TEXT NOT NULL, row_number BIGINT NOT NULL, \
-     vals TEXT NOT NULL, errors TEXT)";
+/// The identity index is split into this many blocks by the top bits of the activity number,
+/// so a commit rewrites only the blocks its activities fall in (a few kilobytes each at ten
+/// million activities).
+const BUCKET_BITS: u32 = 12;
+/// Uncommitted index entries are written in this many ranges of blocks, so a commit merges
+/// one range at a time in bounded memory.
+const RANGE_BITS: u32 = 6;
 
-/// Staged rows per statement (11 parameters each, within both backends' limits).
-const STAGED_ROWS_PER_STATEMENT: usize = 2500;
+/// Activity numbers have 63 bits.
+fn bucket_of(id: i64) -> i64 {
+    id >> (63 - BUCKET_BITS)
+}
+
+fn range_of(id: i64) -> i64 {
+    id >> (63 - RANGE_BITS)
+}
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ExecutionRow {
@@ -344,6 +346,12 @@ impl AggregationJobRow {
 const AGGREGATION_JOB_COLUMNS: &str =
     "SELECT id, pipeline_id, status, group_context_id, body FROM metric_aggregation_jobs";
 
+/// Marks a version as no longer its activity's latest.
+fn versions_superseded(superseded: &mut std::collections::BTreeMap<i64, Vec<usize>>, version: i64) {
+    let (segment, row) = segment::locate(version);
+    superseded.entry(segment).or_default().push(row);
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct AuditRow {
     sequence: i64,
@@ -352,9 +360,46 @@ pub(crate) struct AuditRow {
     records: Vec<u8>,
 }
 
-const ACTIVITY_COLUMNS: &str = "a.id AS activity_id, a.pipeline_id, a.group_id, a.date, \
-     a.key1, a.key2, a.key3, a.key4, a.key5, v.id AS version_id, v.execution_id, v.created_at, \
-     v.row_number, CAST(v.vals AS TEXT) AS vals, CAST(v.errors AS TEXT) AS errors";
+/// A stored segment as queries read it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct SegmentRow {
+    id: i64,
+    pipeline_id: String,
+    group_id: String,
+    execution_id: String,
+    created_at: i64,
+    row_count: i64,
+    min_date: i64,
+    max_date: i64,
+    data: Vec<u8>,
+    superseded: Option<Vec<u8>>,
+}
+
+/// The columns of [`SegmentRow`].
+const SEGMENT_COLUMNS: &str = "SELECT id, pipeline_id, group_id, execution_id, created_at, \
+     row_count, min_date, max_date, data, superseded FROM activity_segments";
+
+/// The output values of a row as a JSON object (non-null values only).
+fn values_object(outputs: &[String], values: &[Option<&str>]) -> String {
+    let mut map = serde_json::Map::new();
+    for (key, value) in outputs.iter().zip(values) {
+        if let Some(value) = value {
+            map.insert(key.clone(), serde_json::Value::String((*value).to_owned()));
+        }
+    }
+    serde_json::Value::Object(map).to_string()
+}
+
+/// Whether a row passes a query's row-level filters.
+fn selected(q: &ActivityQuery, row: &segment::DecodedRow<'_>) -> bool {
+    q.activity_id.is_none_or(|id| id == row.id)
+        && q.from.is_none_or(|from| row.date >= from)
+        && q.to.is_none_or(|to| row.date <= to)
+        && q.keys
+            .iter()
+            .zip(row.keys)
+            .all(|(wanted, key)| wanted.as_deref().is_none_or(|w| w == key))
+}
 
 /// Rows per statement when inserting metric values (7 parameters each).
 const METRIC_ROWS_PER_STATEMENT: usize = 1000;
@@ -374,7 +419,8 @@ where
     for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     usize: ColumnIndex<DB::Row>,
     for<'r> ExecutionRow: FromRow<'r, DB::Row>,
-    for<'r> ActivityRecord: FromRow<'r, DB::Row>,
+    for<'r> SegmentRow: FromRow<'r, DB::Row>,
+    for<'q> Option<Vec<u8>>: Decode<'q, DB>,
     for<'r> MetricValueRecord: FromRow<'r, DB::Row>,
     for<'r> AuditRow: FromRow<'r, DB::Row>,
     for<'r> AggregationJobRow: FromRow<'r, DB::Row>,
@@ -459,60 +505,51 @@ where
             .collect()
     }
 
-    async fn write_activities(&self, chunk: &ActivityChunk) -> Result<u64> {
+    async fn write_activities(&self, chunk: &ActivityChunk) -> Result<()> {
         let kind = chunk.kind as i64;
+        let mut pending: Vec<Vec<Entry>> = vec![Vec::new(); 1 << RANGE_BITS];
         let mut tx = self.write.begin().await?;
-        sqlx::query(CREATE_STAGE).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM stage").execute(&mut *tx).await?;
-        for (n, batch) in chunk.versions.chunks(STAGED_ROWS_PER_STATEMENT).enumerate() {
-            let first = n * STAGED_ROWS_PER_STATEMENT;
-            let mut query = QueryBuilder::<DB>::new(
-                "INSERT INTO stage (seq, group_id, date, key1, key2, key3, key4, key5, \
-                 row_number, vals, errors) ",
-            );
-            query.push_values(batch.iter().enumerate(), |mut row, (i, version)| {
-                row.push_bind(i64::try_from(first + i).unwrap_or(i64::MAX))
-                    .push_bind(version.group.as_str())
-                    .push_bind(version.date);
-                for key in &version.keys {
-                    row.push_bind(key.as_str());
-                }
-                row.push_bind(version.row)
-                    .push_bind(version.values.as_str())
-                    .push_bind(version.errors.as_deref());
-            });
-            query.build().execute(&mut *tx).await?;
-        }
-        let before: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM activity_versions")
-            .fetch_one(&mut *tx)
-            .await?;
-        let created = sqlx::query(
-            "INSERT INTO activities \
-             (pipeline_id, group_id, date, kind, key1, key2, key3, key4, key5) \
-             SELECT $1, group_id, date, $2, key1, key2, key3, key4, key5 FROM stage \
-             WHERE true ON CONFLICT DO NOTHING",
-        )
-        .bind(chunk.pipeline_id.as_str())
-        .bind(kind)
-        .execute(&mut *tx)
-        .await?;
-        let created = DB::affected(&created);
-        sqlx::query(DB::INSERT_VERSIONS)
+        for part in &chunk.segments {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO activity_segments (pipeline_id, kind, group_id, execution_id, \
+                 created_at, row_count, min_date, max_date, committed, data) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9) RETURNING id",
+            )
             .bind(chunk.pipeline_id.as_str())
             .bind(kind)
+            .bind(part.group.as_str())
             .bind(chunk.execution_id.as_str())
             .bind(chunk.created_at)
+            .bind(part.ids.len() as i64)
+            .bind(part.min_date)
+            .bind(part.max_date)
+            .bind(part.data.clone())
+            .fetch_one(&mut *tx)
+            .await?;
+            for (row, identity) in part.ids.iter().enumerate() {
+                pending[range_of(identity.id) as usize].push(Entry {
+                    id: identity.id,
+                    version: segment::version(id, row),
+                    check: identity.check,
+                });
+            }
+        }
+        for (range, entries) in pending.iter().enumerate() {
+            if entries.is_empty() {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO activity_keys_pending (execution_id, pipeline_id, kind, key_range, \
+                 entries) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(chunk.execution_id.as_str())
+            .bind(chunk.pipeline_id.as_str())
+            .bind(kind)
+            .bind(range as i64)
+            .bind(segment::blob_of(entries))
             .execute(&mut *tx)
             .await?;
-        // The chunk's versions are the ids above `before` (a range of the primary key).
-        sqlx::query(
-            "UPDATE activities SET latest = (SELECT max(v.id) FROM activity_versions v \
-             WHERE v.activity_id = activities.id) \
-             WHERE id IN (SELECT activity_id FROM activity_versions WHERE id > $1)",
-        )
-        .bind(before.unwrap_or(0))
-        .execute(&mut *tx)
-        .await?;
+        }
         for audit in &chunk.audits {
             sqlx::query(
                 "INSERT INTO execution_audits (execution_id, sequence, first_row, last_row, records) \
@@ -527,133 +564,279 @@ where
             .await?;
         }
         tx.commit().await?;
-        Ok(created)
+        Ok(())
     }
 
-    async fn discard_execution(&self, execution_id: &str) -> Result<()> {
+    async fn commit_activities(
+        &self,
+        pipeline_id: &str,
+        kind: ActivityKind,
+        execution_id: &str,
+    ) -> Result<Committed> {
+        let kind = kind as i64;
+        let mut committed = Committed::default();
+        // Versions that stop being their activity's latest, by segment.
+        let mut superseded: std::collections::BTreeMap<i64, Vec<usize>> = Default::default();
         let mut tx = self.write.begin().await?;
-        sqlx::query(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS discarded_activities (id BIGINT PRIMARY KEY)",
-        )
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM discarded_activities")
-            .execute(&mut *tx)
+        let mut new: Vec<Entry> = Vec::new();
+        let mut existing: Vec<Entry> = Vec::new();
+        for range in 0..(1i64 << RANGE_BITS) {
+            let blobs: Vec<Vec<u8>> = sqlx::query_scalar(
+                "SELECT entries FROM activity_keys_pending WHERE execution_id = $1 \
+                 AND pipeline_id = $2 AND kind = $3 AND key_range = $4",
+            )
+            .bind(execution_id.to_owned())
+            .bind(pipeline_id.to_owned())
+            .bind(kind)
+            .bind(range)
+            .fetch_all(&mut *tx)
             .await?;
+            new.clear();
+            for blob in &blobs {
+                segment::entries_of(blob, &mut new);
+            }
+            // By activity, then version: an activity's last entry is its latest version.
+            new.sort_unstable_by_key(|e| (e.id, e.version));
+            committed.versions += new.len() as u64;
+            for block in new.chunk_by(|a, b| bucket_of(a.id) == bucket_of(b.id)) {
+                let bucket = bucket_of(block[0].id);
+                let stored: Option<Vec<u8>> = sqlx::query_scalar(
+                    "SELECT entries FROM activity_keys WHERE pipeline_id = $1 AND kind = $2 \
+                     AND bucket = $3",
+                )
+                .bind(pipeline_id.to_owned())
+                .bind(kind)
+                .bind(bucket)
+                .fetch_optional(&mut *tx)
+                .await?;
+                existing.clear();
+                if let Some(blob) = &stored {
+                    segment::entries_of(blob, &mut existing);
+                }
+                let mut merged = Vec::with_capacity(existing.len() + block.len());
+                let mut old = existing.iter().peekable();
+                for versions in block.chunk_by(|a, b| a.id == b.id) {
+                    let latest = versions[versions.len() - 1];
+                    while let Some(entry) = old.next_if(|e| e.id < latest.id) {
+                        merged.push(*entry);
+                    }
+                    let previous = old.next_if(|e| e.id == latest.id);
+                    match previous {
+                        None => committed.created += 1,
+                        Some(previous) => versions_superseded(&mut superseded, previous.version),
+                    }
+                    for version in previous.into_iter().chain(versions) {
+                        if version.check != latest.check {
+                            return Err(crate::StoreError::InvalidState(format!(
+                                "two different activities of pipeline '{pipeline_id}' have the \
+                                 number {}; nothing of execution '{execution_id}' was stored",
+                                latest.id
+                            )));
+                        }
+                    }
+                    for earlier in &versions[..versions.len() - 1] {
+                        versions_superseded(&mut superseded, earlier.version);
+                    }
+                    merged.push(latest);
+                }
+                merged.extend(old);
+                sqlx::query(
+                    "INSERT INTO activity_keys (pipeline_id, kind, bucket, entries) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (pipeline_id, kind, bucket) \
+                     DO UPDATE SET entries = excluded.entries",
+                )
+                .bind(pipeline_id.to_owned())
+                .bind(kind)
+                .bind(bucket)
+                .bind(segment::blob_of(&merged))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        for (id, rows) in superseded {
+            let (row_count, bits): (i64, Option<Vec<u8>>) =
+                sqlx::query_as("SELECT row_count, superseded FROM activity_segments WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let mut bits = bits.unwrap_or_default();
+            for row in rows {
+                segment::set(&mut bits, row_count as usize, row);
+            }
+            sqlx::query("UPDATE activity_segments SET superseded = $2 WHERE id = $1")
+                .bind(id)
+                .bind(bits)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query(
-            "INSERT INTO discarded_activities (id) SELECT DISTINCT activity_id \
-             FROM activity_versions WHERE execution_id = $1",
+            "UPDATE activity_segments SET committed = 1 WHERE execution_id = $1 \
+             AND pipeline_id = $2 AND kind = $3",
         )
         .bind(execution_id.to_owned())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM activity_versions WHERE execution_id = $1")
-            .bind(execution_id.to_owned())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE activities SET latest = (SELECT max(v.id) FROM activity_versions v \
-             WHERE v.activity_id = activities.id) \
-             WHERE id IN (SELECT id FROM discarded_activities)",
-        )
+        .bind(pipeline_id.to_owned())
+        .bind(kind)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "DELETE FROM activities WHERE latest IS NULL \
-             AND id IN (SELECT id FROM discarded_activities)",
+            "DELETE FROM activity_keys_pending WHERE execution_id = $1 AND pipeline_id = $2 \
+             AND kind = $3",
         )
+        .bind(execution_id.to_owned())
+        .bind(pipeline_id.to_owned())
+        .bind(kind)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM execution_audits WHERE execution_id = $1")
-            .bind(execution_id.to_owned())
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(committed)
+    }
+
+    async fn discard_uncommitted(&self, execution_id: &str) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let committed: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM activity_segments WHERE execution_id = $1 AND committed = 1 LIMIT 1",
+        )
+        .bind(execution_id.to_owned())
+        .fetch_optional(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM activity_segments WHERE execution_id = $1 AND committed = 0")
+            .bind(execution_id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM activity_keys_pending WHERE execution_id = $1")
+            .bind(execution_id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        if committed.is_none() {
+            sqlx::query("DELETE FROM execution_audits WHERE execution_id = $1")
+                .bind(execution_id.to_owned())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(committed.is_some())
+    }
+
+    async fn execution_extent(&self, execution_id: &str) -> Result<ExecutionExtent> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT group_id, min(min_date), max(max_date) FROM activity_segments \
+             WHERE execution_id = $1 AND kind = $2 AND committed = 1 GROUP BY group_id \
+             ORDER BY group_id",
+        )
+        .bind(execution_id.to_owned())
+        .bind(ActivityKind::Raw as i64)
+        .fetch_all(&self.read)
+        .await?;
+        let dates = rows.iter().fold(None, |range, &(_, lo, hi)| {
+            Some(range.map_or((lo, hi), |(a, b): (i64, i64)| (a.min(lo), b.max(hi))))
+        });
+        Ok(ExecutionExtent {
+            groups: rows.into_iter().map(|(group, _, _)| group).collect(),
+            dates,
+        })
     }
 
     async fn delete_aggregates(&self, pipeline_id: &str) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        sqlx::query(
-            "DELETE FROM activity_versions WHERE activity_id IN \
-             (SELECT id FROM activities WHERE pipeline_id = $1 AND kind = $2)",
-        )
-        .bind(pipeline_id.to_owned())
-        .bind(ActivityKind::Aggregated as i64)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM activities WHERE pipeline_id = $1 AND kind = $2")
-            .bind(pipeline_id.to_owned())
-            .bind(ActivityKind::Aggregated as i64)
-            .execute(&mut *tx)
-            .await?;
+        for statement in [
+            "DELETE FROM activity_segments WHERE pipeline_id = $1 AND kind = $2",
+            "DELETE FROM activity_keys WHERE pipeline_id = $1 AND kind = $2",
+            "DELETE FROM activity_keys_pending WHERE pipeline_id = $1 AND kind = $2",
+        ] {
+            sqlx::query(statement)
+                .bind(pipeline_id.to_owned())
+                .bind(ActivityKind::Aggregated as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
     async fn activities(&self, q: &ActivityQuery) -> Result<Vec<ActivityRecord>> {
-        let mut query = QueryBuilder::<DB>::new("SELECT ");
-        query.push(ACTIVITY_COLUMNS);
-        query.push(" FROM activities a JOIN activity_versions v ON ");
-        if q.history || q.execution_id.is_some() {
-            query.push("v.activity_id = a.id");
-        } else {
-            query.push("v.id = a.latest");
-        }
+        use futures_util::TryStreamExt;
+
+        let mut query = QueryBuilder::<DB>::new(SEGMENT_COLUMNS);
         query
-            .push(" WHERE a.group_id = ")
+            .push(" WHERE committed = 1 AND group_id = ")
             .push_bind(q.group.clone());
         query
-            .push(" AND a.kind = ")
+            .push(" AND kind = ")
             .push_bind(if q.aggregated { 1i64 } else { 0 });
-        if let Some(id) = q.activity_id {
-            query.push(" AND a.id = ").push_bind(id);
-        }
         if let Some(pipeline) = &q.pipeline_id {
             query
-                .push(" AND a.pipeline_id = ")
+                .push(" AND pipeline_id = ")
                 .push_bind(pipeline.clone());
         }
         if let Some(execution) = &q.execution_id {
             query
-                .push(" AND v.execution_id = ")
+                .push(" AND execution_id = ")
                 .push_bind(execution.clone());
         }
         if let Some(from) = q.from {
-            query.push(" AND a.date >= ").push_bind(from);
+            query.push(" AND max_date >= ").push_bind(from);
         }
         if let Some(to) = q.to {
-            query.push(" AND a.date <= ").push_bind(to);
+            query.push(" AND min_date <= ").push_bind(to);
         }
-        for (n, key) in q.keys.iter().enumerate() {
-            if let Some(value) = key {
-                query
-                    .push(format_args!(" AND a.key{} = ", n + 1))
-                    .push_bind(value.clone());
+        query.push(" ORDER BY id");
+        // Latest values only, unless every version is asked for (history, or the versions an
+        // execution wrote).
+        let latest_only = !q.history && q.execution_id.is_none();
+        let row_filters = q.activity_id.is_some() || q.keys.iter().any(Option::is_some);
+        let mut skip = q.offset;
+        let limit = q.limit.unwrap_or(u64::MAX);
+        let mut records = Vec::new();
+        let mut segments = query.build_query_as::<SegmentRow>().fetch(&self.read);
+        while let Some(part) = segments.try_next().await? {
+            if records.len() as u64 >= limit {
+                break;
             }
-        }
-        query.push(if q.history {
-            " ORDER BY a.id, v.id"
-        } else {
-            " ORDER BY a.date, a.id, v.id"
-        });
-        if let Some(limit) = q.limit {
-            query
-                .push(" LIMIT ")
-                .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
-        }
-        if q.offset > 0 {
-            if q.limit.is_none() {
-                query.push(" LIMIT ").push_bind(i64::MAX);
+            let bits = part.superseded.as_deref().filter(|_| latest_only);
+            // A segment wholly before the offset is skipped without reading its rows.
+            let within_dates = q.from.is_none_or(|f| part.min_date >= f)
+                && q.to.is_none_or(|t| part.max_date <= t);
+            if skip > 0 && within_dates && !row_filters {
+                let superseded: u64 = bits
+                    .map(|b| b.iter().map(|byte| u64::from(byte.count_ones())).sum())
+                    .unwrap_or(0);
+                let live = part.row_count as u64 - superseded;
+                if live <= skip {
+                    skip -= live;
+                    continue;
+                }
             }
-            query
-                .push(" OFFSET ")
-                .push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
+            let decoded = Decoded::new(&part.data)?;
+            decoded.rows(|n, row| {
+                if segment::is_set(bits, n) || !selected(q, &row) || records.len() as u64 >= limit {
+                    return Ok(());
+                }
+                if skip > 0 {
+                    skip -= 1;
+                    return Ok(());
+                }
+                let [key1, key2, key3, key4, key5] = row.keys.map(str::to_owned);
+                records.push(ActivityRecord {
+                    activity_id: row.id,
+                    pipeline_id: part.pipeline_id.clone(),
+                    group_id: part.group_id.clone(),
+                    date: row.date,
+                    key1,
+                    key2,
+                    key3,
+                    key4,
+                    key5,
+                    version_id: segment::version(part.id, n),
+                    execution_id: part.execution_id.clone(),
+                    created_at: part.created_at,
+                    row_number: row.row,
+                    vals: values_object(decoded.outputs(), &row.values),
+                    errors: row.errors.map(str::to_owned),
+                });
+                Ok(())
+            })?;
         }
-        Ok(query
-            .build_query_as::<ActivityRecord>()
-            .fetch_all(&self.read)
-            .await?)
+        Ok(records)
     }
 
     async fn scan_latest(
@@ -664,34 +847,38 @@ where
         visit: &mut (dyn for<'a> FnMut(ScannedActivity<'a>) + Send),
     ) -> Result<()> {
         use futures_util::TryStreamExt;
-        use sqlx::Row;
 
-        let mut query = QueryBuilder::<DB>::new("SELECT a.group_id, a.date");
-        for output in outputs {
-            query
-                .push(", CAST(v.vals ->> ")
-                .push_bind(output.clone())
-                .push(" AS TEXT)");
-        }
+        let mut query = QueryBuilder::<DB>::new(SEGMENT_COLUMNS);
         query
-            .push(" FROM activities a JOIN activity_versions v ON v.id = a.latest WHERE a.pipeline_id = ")
+            .push(" WHERE committed = 1 AND pipeline_id = ")
             .push_bind(pipeline_id.to_owned())
-            .push(" AND a.kind = ")
-            .push_bind(kind as i64);
-        let mut rows = query.build().fetch(&self.read);
-        let mut values: Vec<Option<String>> = Vec::with_capacity(outputs.len());
-        while let Some(row) = rows.try_next().await? {
-            let group: String = row.try_get(0)?;
-            let date: i64 = row.try_get(1)?;
-            values.clear();
-            for i in 0..outputs.len() {
-                values.push(row.try_get(i + 2)?);
-            }
-            visit(ScannedActivity {
-                group: &group,
-                date,
-                values: &values,
-            });
+            .push(" AND kind = ")
+            .push_bind(kind as i64)
+            .push(" ORDER BY id");
+        let mut segments = query.build_query_as::<SegmentRow>().fetch(&self.read);
+        let mut values: Vec<Option<&str>> = Vec::with_capacity(outputs.len());
+        while let Some(part) = segments.try_next().await? {
+            let decoded = Decoded::new(&part.data)?;
+            // The segment's position of each requested output (pipeline versions differ).
+            let positions: Vec<Option<usize>> = outputs
+                .iter()
+                .map(|o| decoded.outputs().iter().position(|k| k == o))
+                .collect();
+            let bits = part.superseded.as_deref();
+            decoded.rows(|n, row| {
+                if segment::is_set(bits, n) {
+                    return Ok(());
+                }
+                let mut values = std::mem::take(&mut values);
+                values.clear();
+                values.extend(positions.iter().map(|p| p.and_then(|p| row.values[p])));
+                visit(ScannedActivity {
+                    group: &part.group_id,
+                    date: row.date,
+                    values: &values,
+                });
+                Ok(())
+            })?;
         }
         Ok(())
     }

@@ -352,7 +352,6 @@ async fn inline(
     .map_err(|e| ApiError::Internal(format!("the execution stopped unexpectedly: {e}")))?
     .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let outputs = sink.take_outputs();
-    let only_new = sink.only_new_activities();
     let mut file = sink.into_errors()?;
     let mut text = String::new();
     file.rewind()
@@ -370,7 +369,10 @@ async fn inline(
     }
     if outcome.succeeded() {
         if activities {
-            runner::finish(caller, &plan, execution, &outcome, only_new).await?;
+            // Commits and metrics of a tenant happen one at a time.
+            let lock = state.runner.lock_of(&caller.tenant_id);
+            let _turn = lock.lock().await;
+            runner::finish(caller, &plan, execution, &outcome).await?;
         } else {
             execution.record_outcome(&outcome);
             execution.finish(Status::Success, None);

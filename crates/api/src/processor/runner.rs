@@ -1,13 +1,14 @@
 //! Running executions: the engine reads the input on blocking threads and evaluates it on every
-//! core; each chunk is written to the activity store in one transaction; then the pipeline's
-//! aggregations and the tenant's metrics are computed again from the latest values, and the
-//! execution gets its final status.
+//! core, encoding each chunk's rows into segment rows per group on the same threads; the sink
+//! gathers them into segments and writes them in batches; the execution then commits its
+//! versions (all visible at once), the pipeline's aggregations and the tenant's metrics are
+//! brought up to date, and the execution gets its final status.
 //!
 //! A tenant runs one execution at a time, so executions never interleave their writes, and the
 //! "latest version" of an activity is always the one the most recent execution wrote. An
-//! execution interrupted by a stop of the server is started again from its input when the
-//! server starts: what it had written is discarded first, so it ends with exactly the
-//! activities its input defines.
+//! execution interrupted by a stop of the server is started again when the server starts:
+//! before its commit, from its input (what it had written is discarded first, so it ends with
+//! exactly the activities its input defines); after it, from its aggregations and metrics.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
@@ -21,15 +22,16 @@ use sifr_engine::{
     CsvOptions, EngineError, ExecutionOptions, FileSink, Fixed, MetricDays, MetricPlan, NoProgress,
     Outcome, PipelineType, Plan, SinkError, Stored, TimeUnit, ValueType, execute,
 };
+use sifr_store::segment::{SEGMENT_ROWS, Segment, SegmentBuilder, SegmentRow, activity_id};
 use sifr_store::{
-    ActivityChunk, ActivityKind, AuditBlock, BlobKey, MetricScope, MetricValueRecord, NewVersion,
+    ActivityChunk, ActivityKind, AuditBlock, BlobKey, MetricScope, MetricValueRecord,
     ProcessorStore, TenantStore,
 };
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
 
 use super::executions::{Execution, Status};
-use super::values::{from_stored_text, json_of, stored_text};
+use super::values::{from_stored_text, json_of, stored_text, write_stored_text};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::pipelines;
@@ -162,15 +164,19 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
     let tenant = state.store.tenant(tenant_id).await?;
     let processor = tenant.processor();
     let mut execution = Execution::load(processor, execution_id).await?;
-    // Whatever an interrupted run wrote goes, so the run starts from a clean slate.
-    processor.discard_execution(execution_id).await?;
-    execution.status = Status::InProgress;
-    execution.save(processor).await?;
-
+    // What an interrupted run wrote and did not commit goes, so the run starts from a clean
+    // slate; a run interrupted after its commit only has its aggregations and metrics to do.
+    let committed = processor.discard_uncommitted(execution_id).await?;
     let caller = acting_caller(state, tenant_id, tenant.clone(), &execution)?;
     let plan =
         pipelines::execution_plan(&caller, &execution.pipeline_id, execution.pipeline_version)
             .await?;
+    if committed {
+        return complete_committed(&caller, &plan, &mut execution).await;
+    }
+    execution.status = Status::InProgress;
+    execution.save(processor).await?;
+
     let input = state
         .blobs
         .get(&input_key(tenant_id, execution_id)?)
@@ -195,7 +201,6 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
         seconds = outcome.elapsed.as_secs_f64(),
         "rows evaluated and stored"
     );
-    let only_new = sink.only_new_activities();
     if sink.error_lines > 0 {
         let mut file = sink.into_errors()?;
         file.rewind()
@@ -206,7 +211,7 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
             .put(&errors_key(tenant_id, execution_id)?, &mut file)
             .await?;
     }
-    finish(&caller, &plan, &mut execution, &outcome, only_new).await
+    finish(&caller, &plan, &mut execution, &outcome).await
 }
 
 /// Runs the engine over an uploaded file on a blocking thread, writing to `sink`, which comes
@@ -277,8 +282,8 @@ async fn run_data(
     execution.save(caller.tenant.processor()).await
 }
 
-/// After the rows are stored: aggregations, metrics, and the final status. When the execution
-/// only added activities (`only_new`), the aggregates and metric values it computed while
+/// After the rows are written: the commit, aggregations, metrics, and the final status. When
+/// the execution only added activities, the aggregates and metric values it computed while
 /// reading are added to the stored ones; otherwise (versions replaced, deletions) they are
 /// computed again from the latest values of all activities.
 pub(crate) async fn finish(
@@ -286,12 +291,52 @@ pub(crate) async fn finish(
     plan: &Plan,
     execution: &mut Execution,
     outcome: &Outcome,
-    only_new: bool,
 ) -> ApiResult<()> {
     let processor = caller.tenant.processor();
     execution.record_outcome(outcome);
     execution.status = Status::CalculatingMetrics;
     execution.save(processor).await?;
+    let committed = processor
+        .commit_activities(&execution.pipeline_id, ActivityKind::Raw, &execution.id)
+        .await?;
+    let only_new = committed.created == committed.versions;
+    update_aggregates_and_metrics(caller, plan, execution, outcome, only_new).await?;
+    conclude(processor, execution).await
+}
+
+/// Finishes an execution whose versions were committed before a stop of the server: its
+/// aggregations and metrics are computed again from the latest values.
+async fn complete_committed(
+    caller: &Caller,
+    plan: &Plan,
+    execution: &mut Execution,
+) -> ApiResult<()> {
+    let processor = caller.tenant.processor();
+    let extent = processor.execution_extent(&execution.id).await?;
+    // What deferring the metrics needs to know of the execution: where its activities are.
+    let outcome = Outcome {
+        groups: extent
+            .groups
+            .iter()
+            .map(|g| Arc::from(g.as_str()))
+            .collect(),
+        dates: extent.dates,
+        ..Outcome::default()
+    };
+    execution.status = Status::CalculatingMetrics;
+    execution.save(processor).await?;
+    update_aggregates_and_metrics(caller, plan, execution, &outcome, false).await?;
+    conclude(processor, execution).await
+}
+
+async fn update_aggregates_and_metrics(
+    caller: &Caller,
+    plan: &Plan,
+    execution: &Execution,
+    outcome: &Outcome,
+    only_new: bool,
+) -> ApiResult<()> {
+    let processor = caller.tenant.processor();
     let started = std::time::Instant::now();
     let merged = only_new && merge_aggregates(processor, plan, execution, outcome).await?;
     if !merged {
@@ -313,12 +358,20 @@ pub(crate) async fn finish(
         seconds = started.elapsed().as_secs_f64(),
         "aggregates and metrics updated"
     );
-    let message = (!outcome.succeeded()).then(|| CALCULATION_ERRORS.to_owned());
-    let status = match message {
-        None => Status::Success,
-        Some(_) => Status::Failed,
-    };
-    execution.finish(status, message);
+    Ok(())
+}
+
+/// The final status, from the recorded row counts.
+async fn conclude(processor: &dyn ProcessorStore, execution: &mut Execution) -> ApiResult<()> {
+    let errors = execution
+        .rows
+        .as_ref()
+        .map_or(0, |rows| rows.rows_failed + rows.cell_errors);
+    if errors == 0 {
+        execution.finish(Status::Success, None);
+    } else {
+        execution.finish(Status::Failed, Some(CALCULATION_ERRORS.to_owned()));
+    }
     execution.save(processor).await
 }
 
@@ -334,27 +387,32 @@ pub(crate) fn execution_options(execution: &Execution) -> ExecutionOptions {
     options
 }
 
-/// Writes the engine's chunks to the activity store, one transaction each, and the row
-/// errors to a file. Inline executions hold their chunks back and store them only when no
-/// row failed.
+/// Gathers the engine's rows into segments (one group's rows each) and writes them to the
+/// activity store in batches, and the row errors to a file. Inline executions hold their rows
+/// back and store them only when no row failed.
 pub(crate) struct StoreSink {
     tenant: Arc<dyn TenantStore>,
     runtime: Handle,
     tombstones: bool,
+    pipeline_id: String,
+    execution_id: String,
     errors: BufWriter<File>,
     pub(crate) error_lines: u64,
-    /// Versions written, and how many of them created their activity.
-    versions: u64,
-    created: u64,
-    /// Versions not written yet: engine chunks are gathered into larger transactions, which
-    /// cost much less per row (most of a transaction's cost is the index pages it touches).
-    pending: ActivityChunk,
+    /// Segments being filled, by group.
+    open: HashMap<String, SegmentBuilder>,
+    /// Segments ready to write, and their audit records.
+    sealed: Vec<Segment>,
+    sealed_rows: usize,
+    audits: Vec<AuditBlock>,
     /// Inline: the rows are stored only once every row succeeded, and shown in the response.
     held: Option<Held>,
 }
 
-/// Versions per write transaction.
+/// Rows per write transaction.
 const WRITE_BATCH_ROWS: usize = 16_384;
+
+/// Bytes of open segments at most: beyond, the fullest are sealed early (many groups).
+const OPEN_BYTES: usize = 32 << 20;
 
 struct Held {
     /// Whether the rows become activities (not for data pipelines).
@@ -370,18 +428,14 @@ impl StoreSink {
             tenant,
             runtime: Handle::current(),
             tombstones: execution.is_deletion(),
+            pipeline_id: execution.pipeline_id.clone(),
+            execution_id: execution.id.clone(),
             errors: BufWriter::new(errors),
             error_lines: 0,
-            versions: 0,
-            created: 0,
-            pending: ActivityChunk {
-                pipeline_id: execution.pipeline_id.clone(),
-                execution_id: execution.id.clone(),
-                kind: ActivityKind::Raw,
-                created_at: 0,
-                versions: Vec::new(),
-                audits: Vec::new(),
-            },
+            open: HashMap::new(),
+            sealed: Vec::new(),
+            sealed_rows: 0,
+            audits: Vec::new(),
             held: None,
         }
     }
@@ -411,39 +465,45 @@ impl StoreSink {
             .map_err(|e| ApiError::Internal(format!("error file: {e}")))
     }
 
-    /// Every version written created its activity: no activity changed, so aggregates and
-    /// metrics grow by exactly what this execution computed.
-    pub(crate) fn only_new_activities(&self) -> bool {
-        self.created == self.versions
+    fn seal(&mut self, group: &str) -> Result<(), SinkError> {
+        if let Some(builder) = self.open.remove(group) {
+            self.sealed_rows += builder.len();
+            self.sealed
+                .push(builder.seal().map_err(|e| Box::new(e) as SinkError)?);
+        }
+        Ok(())
     }
 
-    /// Writes the pending versions in one transaction.
+    /// Writes the sealed segments and their audit records in one transaction.
     fn flush(&mut self) -> Result<(), SinkError> {
-        if self.pending.versions.is_empty() {
+        if self.sealed.is_empty() && self.audits.is_empty() {
             return Ok(());
         }
-        self.pending.created_at = Timestamp::now().as_millis();
-        let created = self
-            .runtime
-            .block_on(self.tenant.processor().write_activities(&self.pending))
-            .map_err(|e| Box::new(e) as SinkError)?;
-        self.versions += self.pending.versions.len() as u64;
-        self.created += created;
-        self.pending.versions.clear();
-        self.pending.audits.clear();
-        Ok(())
+        let chunk = ActivityChunk {
+            pipeline_id: self.pipeline_id.clone(),
+            execution_id: self.execution_id.clone(),
+            kind: ActivityKind::Raw,
+            created_at: Timestamp::now().as_millis(),
+            segments: std::mem::take(&mut self.sealed),
+            audits: std::mem::take(&mut self.audits),
+        };
+        self.sealed_rows = 0;
+        self.runtime
+            .block_on(self.tenant.processor().write_activities(&chunk))
+            .map_err(|e| Box::new(e) as SinkError)
     }
 }
 
-/// A chunk's rows as the store takes them, and its audit block.
+/// A chunk's rows as segment rows, one builder per group, and its audit block.
 pub(crate) struct Staged {
-    versions: Vec<NewVersion>,
+    parts: Vec<SegmentBuilder>,
     audit: Option<AuditBlock>,
 }
 
-/// Stages chunks on the evaluation threads.
+/// Encodes chunks on the evaluation threads.
 pub(crate) struct Stager {
     tombstones: bool,
+    pipeline_id: String,
 }
 
 impl ChunkEncoder for Stager {
@@ -451,50 +511,62 @@ impl ChunkEncoder for Stager {
 
     fn encode(&mut self, plan: &Plan, chunk: &ChunkOutput) -> Result<Staged, SinkError> {
         let outputs = plan.outputs();
+        let keys: Vec<String> = outputs.iter().map(|o| o.key.clone()).collect();
         let unique = plan.unique_keys();
-        let mut versions = Vec::with_capacity(chunk.rows.len());
+        let mut parts: Vec<Option<SegmentBuilder>> = Vec::new();
+        // One row's texts, reused: every value's text in `text`, each a range of it.
+        let mut text = String::new();
+        let mut ranges: Vec<Option<(usize, usize)>> = Vec::with_capacity(outputs.len());
+        let mut errors = String::new();
         for row in chunk.rows.iter() {
-            let mut keys: [String; 5] = Default::default();
-            for (slot, &i) in unique.iter().enumerate().take(5) {
-                keys[slot] = stored_text(&row.values[i]).unwrap_or_default();
-            }
-            let mut values = String::with_capacity(32 * outputs.len());
-            values.push('{');
-            let mut failed: Option<String> = None;
+            text.clear();
+            ranges.clear();
+            errors.clear();
             for (output, value) in outputs.iter().zip(row.values) {
-                if self.tombstones {
-                    break;
-                }
-                if let Stored::Error(message) = value {
-                    let errors = failed.get_or_insert_with(|| String::from("{"));
-                    if errors.len() > 1 {
-                        errors.push(',');
-                    }
-                    push_json_str(errors, &output.key);
+                let start = text.len();
+                let stored = !self.tombstones && write_stored_text(&mut text, value);
+                ranges.push(stored.then_some((start, text.len())));
+                if let (false, Stored::Error(message)) = (self.tombstones, value) {
+                    errors.push(if errors.is_empty() { '{' } else { ',' });
+                    push_json_str(&mut errors, &output.key);
                     errors.push(':');
-                    push_json_str(errors, message);
-                }
-                if let Some(text) = stored_text(value) {
-                    if values.len() > 1 {
-                        values.push(',');
-                    }
-                    push_json_str(&mut values, &output.key);
-                    values.push(':');
-                    push_json_str(&mut values, &text);
+                    push_json_str(&mut errors, message);
                 }
             }
-            values.push('}');
-            if let Some(errors) = &mut failed {
+            if !errors.is_empty() {
                 errors.push('}');
             }
-            versions.push(NewVersion {
-                group: row.group.to_string(),
-                date: row.info.date.unwrap_or_default(),
-                keys,
-                row: row.info.row as i64,
-                values,
-                errors: failed,
-            });
+            let values: Vec<Option<&str>> =
+                ranges.iter().map(|r| r.map(|(a, b)| &text[a..b])).collect();
+            // Unique keys are read from the values even of a deletion, whose values are not kept.
+            let mut key_texts: [String; 5] = Default::default();
+            for (slot, &i) in unique.iter().enumerate().take(5) {
+                key_texts[slot] = stored_text(&row.values[i]).unwrap_or_default();
+            }
+            let keys5: [&str; 5] = std::array::from_fn(|i| key_texts[i].as_str());
+            let date = row.info.date.unwrap_or_default();
+            let group = row.group.as_ref();
+            let number = row.info.group as usize;
+            if parts.len() <= number {
+                parts.resize_with(number + 1, || None);
+            }
+            let builder = parts[number].get_or_insert_with(|| SegmentBuilder::new(group, &keys));
+            builder.push(
+                activity_id(
+                    &self.pipeline_id,
+                    ActivityKind::Raw as i64,
+                    group,
+                    date,
+                    &keys5,
+                ),
+                &SegmentRow {
+                    date,
+                    row: row.info.row as i64,
+                    keys: keys5,
+                    values: &values,
+                    errors: (!errors.is_empty()).then_some(errors.as_str()),
+                },
+            );
         }
         // The engine makes audit records when the execution options ask for them.
         let audit = match &chunk.audit {
@@ -506,7 +578,10 @@ impl ChunkEncoder for Stager {
             }),
             _ => None,
         };
-        Ok(Staged { versions, audit })
+        Ok(Staged {
+            parts: parts.into_iter().flatten().collect(),
+            audit,
+        })
     }
 }
 
@@ -524,6 +599,7 @@ impl ActivitySink for StoreSink {
     fn encoder(&self) -> Stager {
         Stager {
             tombstones: self.tombstones,
+            pipeline_id: self.pipeline_id.clone(),
         }
     }
 
@@ -540,8 +616,35 @@ impl ActivitySink for StoreSink {
         if chunk.rows.is_empty() {
             return Ok(());
         }
-        self.pending.versions.extend(staged.versions);
-        self.pending.audits.extend(staged.audit);
+        self.audits.extend(staged.audit);
+        for part in staged.parts {
+            let group = part.group.clone();
+            let full = match self.open.get_mut(&group) {
+                Some(open) => {
+                    open.append(part);
+                    open.len() >= SEGMENT_ROWS
+                }
+                None => {
+                    let full = part.len() >= SEGMENT_ROWS;
+                    self.open.insert(group.clone(), part);
+                    full
+                }
+            };
+            if full {
+                self.seal(&group)?;
+            }
+        }
+        if self.open.values().map(SegmentBuilder::bytes).sum::<usize>() > OPEN_BYTES {
+            let mut fullest: Vec<(usize, String)> = self
+                .open
+                .iter()
+                .map(|(group, b)| (b.bytes(), group.clone()))
+                .collect();
+            fullest.sort_unstable_by(|a, b| b.cmp(a));
+            for (_, group) in fullest.into_iter().take(self.open.len().div_ceil(2)) {
+                self.seal(&group)?;
+            }
+        }
         match &mut self.held {
             Some(held) => {
                 for row in chunk.rows.iter() {
@@ -558,7 +661,7 @@ impl ActivitySink for StoreSink {
                     held.rows.push(shown);
                 }
             }
-            None if self.pending.versions.len() >= WRITE_BATCH_ROWS => self.flush()?,
+            None if self.sealed_rows >= WRITE_BATCH_ROWS => self.flush()?,
             None => {}
         }
         Ok(())
@@ -571,6 +674,10 @@ impl ActivitySink for StoreSink {
             Some(held) => held.store && outcome.succeeded(),
         };
         if store {
+            let groups: Vec<String> = self.open.keys().cloned().collect();
+            for group in groups {
+                self.seal(&group)?;
+            }
             self.flush()?;
         }
         Ok(())
@@ -650,8 +757,7 @@ async fn scan_values(
         .scan_latest(pipeline_id, kind, &keys, &mut |activity| {
             decoded.clear();
             decoded.extend(read.iter().zip(activity.values).map(|(&i, text)| {
-                text.as_deref()
-                    .map_or(Stored::Null, |t| from_stored_text(outputs[i].kind, t))
+                text.map_or(Stored::Null, |t| from_stored_text(outputs[i].kind, t))
             }));
             visit(activity.group, activity.date, &decoded);
         })
@@ -752,54 +858,75 @@ async fn replace_aggregates(
     };
     let outputs = plan.outputs();
     processor.delete_aggregates(&execution.pipeline_id).await?;
-    let created_at = Timestamp::now().as_millis();
-    for batch in rows.chunks(AGGREGATES_PER_CHUNK) {
-        let versions = batch
-            .iter()
-            .map(|row| {
-                let mut keys: [String; 5] = Default::default();
-                for (slot, value) in row.dimensions.iter().enumerate().take(5) {
-                    keys[slot] = stored_text(value).unwrap_or_default();
-                }
-                let mut values = String::from("{");
-                push_json_str(&mut values, &outputs[aggregation.period].key);
-                values.push(':');
-                push_json_str(&mut values, &row.date.to_string());
-                let named = aggregation
-                    .dimensions
-                    .iter()
-                    .zip(&row.dimensions)
-                    .chain(aggregation.measures.iter().map(|(i, _)| i).zip(&row.values));
-                for (&i, value) in named {
-                    if let Some(text) = stored_text(value) {
-                        values.push(',');
-                        push_json_str(&mut values, &outputs[i].key);
-                        values.push(':');
-                        push_json_str(&mut values, &text);
-                    }
-                }
-                values.push('}');
-                NewVersion {
-                    group: row.group.to_string(),
-                    date: row.date,
-                    keys,
-                    row: 0,
-                    values,
-                    errors: None,
-                }
-            })
+    // An aggregated activity holds the period, the dimensions and the measures.
+    let keys: Vec<String> = std::iter::once(aggregation.period)
+        .chain(aggregation.dimensions.iter().copied())
+        .chain(aggregation.measures.iter().map(|&(i, _)| i))
+        .map(|i| outputs[i].key.clone())
+        .collect();
+    let mut open: HashMap<&str, SegmentBuilder> = HashMap::new();
+    let mut sealed = Vec::new();
+    for row in rows {
+        let texts: Vec<Option<String>> = std::iter::once(Some(row.date.to_string()))
+            .chain(row.dimensions.iter().chain(&row.values).map(stored_text))
             .collect();
+        let values: Vec<Option<&str>> = texts.iter().map(Option::as_deref).collect();
+        let mut key_texts: [String; 5] = Default::default();
+        for (slot, value) in row.dimensions.iter().enumerate().take(5) {
+            key_texts[slot] = stored_text(value).unwrap_or_default();
+        }
+        let keys5: [&str; 5] = std::array::from_fn(|i| key_texts[i].as_str());
+        let group: &str = &row.group;
+        let builder = open
+            .entry(group)
+            .or_insert_with(|| SegmentBuilder::new(group, &keys));
+        let kind = ActivityKind::Aggregated as i64;
+        builder.push(
+            activity_id(&execution.pipeline_id, kind, group, row.date, &keys5),
+            &SegmentRow {
+                date: row.date,
+                row: 0,
+                keys: keys5,
+                values: &values,
+                errors: None,
+            },
+        );
+        if builder.len() >= SEGMENT_ROWS
+            && let Some(full) = open.remove(group)
+        {
+            sealed.push(full.seal()?);
+        }
+    }
+    for (_, builder) in open {
+        sealed.push(builder.seal()?);
+    }
+    let created_at = Timestamp::now().as_millis();
+    let mut segments = sealed.into_iter().peekable();
+    while segments.peek().is_some() {
+        let mut batch = Vec::new();
+        let mut rows = 0;
+        while let Some(segment) = segments.next_if(|_| rows < AGGREGATES_PER_CHUNK) {
+            rows += segment.ids.len();
+            batch.push(segment);
+        }
         processor
             .write_activities(&ActivityChunk {
                 pipeline_id: execution.pipeline_id.clone(),
                 execution_id: execution.id.clone(),
                 kind: ActivityKind::Aggregated,
                 created_at,
-                versions,
+                segments: batch,
                 audits: Vec::new(),
             })
             .await?;
     }
+    processor
+        .commit_activities(
+            &execution.pipeline_id,
+            ActivityKind::Aggregated,
+            &execution.id,
+        )
+        .await?;
     Ok(())
 }
 
@@ -910,9 +1037,7 @@ pub(crate) async fn roll_up_metrics(caller: &Caller) -> ApiResult<()> {
                     ActivityKind::Raw,
                     std::slice::from_ref(&input.output),
                     &mut |activity| {
-                        if let Some(value) = activity.values[0]
-                            .as_deref()
-                            .and_then(sifr_engine::Fixed::parse)
+                        if let Some(value) = activity.values[0].and_then(sifr_engine::Fixed::parse)
                         {
                             let group = groups.number(activity.group);
                             days.add(metric, group, activity.date, value);

@@ -1,6 +1,5 @@
-//! How output values are kept in an activity version (a JSON object of strings, so numbers stay
-//! exact and the store can pick one out with `->>` on either backend), and how they come back:
-//! as the engine's values for aggregations and metrics, as JSON for the API.
+//! How output values are kept in an activity version (as text, so numbers stay exact), and how
+//! they come back: as the engine's values for aggregations and metrics, as JSON for the API.
 
 use serde_json::{Number, Value as JsonValue};
 use sifr_engine::{Fixed, Stored, ValueType};
@@ -8,13 +7,23 @@ use sifr_engine::{Fixed, Stored, ValueType};
 /// The stored text of a value: numbers in plain decimal notation, timestamps in epoch seconds;
 /// `None` for null and failed cells.
 pub(crate) fn stored_text(value: &Stored) -> Option<String> {
-    match value {
-        Stored::Null | Stored::Error(_) => None,
-        Stored::Number(n) => Some(n.to_string()),
-        Stored::Bool(b) => Some(b.to_string()),
-        Stored::Text(t) => Some(t.to_string()),
-        Stored::Timestamp(seconds) => Some(seconds.to_string()),
-    }
+    let mut text = String::new();
+    write_stored_text(&mut text, value).then_some(text)
+}
+
+/// Appends the stored text of a value to `out`; false (appending nothing) for null and failed
+/// cells.
+pub(crate) fn write_stored_text(out: &mut String, value: &Stored) -> bool {
+    use std::fmt::Write as _;
+    // Writing into a String cannot fail.
+    let _ = match value {
+        Stored::Null | Stored::Error(_) => return false,
+        Stored::Number(n) => write!(out, "{n}"),
+        Stored::Bool(b) => write!(out, "{b}"),
+        Stored::Text(t) => write!(out, "{t}"),
+        Stored::Timestamp(seconds) => write!(out, "{seconds}"),
+    };
+    true
 }
 
 /// A stored text read back as a value of `kind`; text that does not parse is null.
