@@ -4,6 +4,7 @@
 //! buffer, with the row's number and line in the input. The CSV reader follows SIF's CSV
 //! connector: a header row naming the columns (trimmed; every parameter's label must be
 //! present, other columns are dropped), one record per row with as many cells as the header.
+//! [`RowsInput`] takes rows that are not in a file, one at a time from an iterator.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -131,6 +132,13 @@ pub trait RowReader: Send {
     fn next_chunk(&mut self, max_rows: usize) -> Result<Option<InputChunk>, InputError>;
 }
 
+/// A reader chosen at run time.
+impl<R: RowReader + ?Sized> RowReader for Box<R> {
+    fn next_chunk(&mut self, max_rows: usize) -> Result<Option<InputChunk>, InputError> {
+        (**self).next_chunk(max_rows)
+    }
+}
+
 /// How empty cells reach formulas and row identifiers (the CSV connector's
 /// `handleEmptyCells`). Formulas see null either way; the row identifier shows an empty cell
 /// as nothing or as `null`.
@@ -164,13 +172,21 @@ impl CsvOptions {
     /// The options set by a pipeline's input connector parameters (`delimiter`,
     /// `handleEmptyCells`, `skipParsingErrors`), defaults for the rest.
     pub fn from_connector(config: Option<&ConnectorConfig>) -> Result<Self, InputError> {
-        let mut options = CsvOptions::default();
-        let Some(parameters) = config
+        match config
             .and_then(|c| c.input.first())
             .and_then(|c| c.parameters.as_ref())
-        else {
-            return Ok(options);
-        };
+        {
+            Some(parameters) => Self::from_parameters(parameters),
+            None => Ok(CsvOptions::default()),
+        }
+    }
+
+    /// The options set by connector parameters, by name; other names are not the CSV
+    /// connector's and are left alone.
+    pub fn from_parameters(
+        parameters: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Self, InputError> {
+        let mut options = CsvOptions::default();
         let bad = |name: &str, why: &str| InputError::Options(format!("{name}: {why}"));
         for (name, value) in parameters {
             match name.as_str() {
@@ -333,5 +349,74 @@ fn io_error(error: csv::Error) -> InputError {
     InputError::Read {
         line,
         message: error.to_string(),
+    }
+}
+
+/// A row handed to [`RowsInput`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputRecord {
+    /// The text of each parameter's cell, in parameter order.
+    Cells(Vec<String>),
+    /// Why the row cannot be read: it becomes a row error.
+    Problem(String),
+}
+
+/// Rows handed over one at a time rather than parsed from a file (another pipeline's
+/// activities, rows of a request). Rows are numbered from 1 in the order they come, and that
+/// number is also their "line". An error of the iterator stops the execution.
+pub struct RowsInput<I> {
+    rows: I,
+    parameters: Arc<[usize]>,
+    number: u64,
+    sequence: u64,
+}
+
+impl<I> RowsInput<I>
+where
+    I: Iterator<Item = Result<InputRecord, InputError>> + Send,
+{
+    /// Rows of `parameters` cells each.
+    pub fn new(parameters: usize, rows: I) -> Self {
+        RowsInput {
+            rows,
+            parameters: (0..parameters).collect(),
+            number: 0,
+            sequence: 0,
+        }
+    }
+}
+
+impl<I> RowReader for RowsInput<I>
+where
+    I: Iterator<Item = Result<InputRecord, InputError>> + Send,
+{
+    fn next_chunk(&mut self, max_rows: usize) -> Result<Option<InputChunk>, InputError> {
+        let mut chunk = InputChunk::new(self.sequence, self.parameters.clone());
+        while chunk.len() < max_rows && chunk.text_len() < MAX_CHUNK_TEXT {
+            let Some(record) = self.rows.next() else {
+                break;
+            };
+            self.number += 1;
+            let n = self.number;
+            match record? {
+                InputRecord::Cells(cells) if cells.len() == self.parameters.len() => {
+                    chunk.push_row(n, n, cells.iter().map(String::as_str))?;
+                }
+                InputRecord::Cells(cells) => {
+                    let problem = format!(
+                        "the row has {} cells for {} parameters",
+                        cells.len(),
+                        self.parameters.len()
+                    );
+                    chunk.push_problem(n, n, problem)?;
+                }
+                InputRecord::Problem(problem) => chunk.push_problem(n, n, problem)?,
+            }
+        }
+        if chunk.is_empty() {
+            return Ok(None);
+        }
+        self.sequence += 1;
+        Ok(Some(chunk))
     }
 }

@@ -1,12 +1,13 @@
 //! sifr's pipeline execution engine.
 //!
 //! A [`PipelineDefinition`] (SIF's JSON shape) is validated and compiled once into a [`Plan`].
-//! [`execute`] then streams an input ([`RowReader`], e.g. [`CsvInput`]) through it: one
-//! thread reads chunks of rows, every core evaluates chunks (typed parameters, outputs in
-//! transform order, activity date, group and unique keys, SIF's row and cell errors, audit
-//! records), and the results reach an [`ActivitySink`] in input order — files for `sifr run`
-//! ([`FileSink`]), the activity store for the server. Pipeline aggregations and metrics are
-//! accumulated per chunk and rolled up at the end ([`Outcome`]).
+//! [`execute`] then streams an input ([`RowReader`]: [`CsvInput`], or [`RowsInput`] for rows
+//! that are not a file) through it: one thread reads chunks of rows, every core evaluates
+//! chunks (typed parameters, outputs in transform order, activity date, group and unique
+//! keys, SIF's row and cell errors, audit records), and the results reach an [`ActivitySink`]
+//! in input order — files for `sifr run` ([`FileSink`]), the activity store for the server.
+//! Pipeline aggregations and metrics are accumulated per chunk and rolled up at the end
+//! ([`Outcome`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -48,7 +49,7 @@ pub use execute::{
     Progress, execute,
 };
 pub use files::FileSink;
-pub use input::{CsvInput, CsvOptions, EmptyCells, InputChunk, RowReader};
+pub use input::{CsvInput, CsvOptions, EmptyCells, InputChunk, InputRecord, RowReader, RowsInput};
 pub use metrics::{MetricDays, MetricPlan, MetricRow, TimeUnit};
 pub use plan::{OutputPlan, ParameterPlan, Plan, PlanError};
 pub use process::{ChunkOutput, RowInfo, StoredRow, StoredRows};

@@ -4,6 +4,7 @@ mod audit;
 mod common;
 mod definitions;
 mod errors;
+mod inputs;
 mod rollups;
 mod rows;
 mod walkthrough;

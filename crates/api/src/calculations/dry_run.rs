@@ -8,6 +8,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as JsonValue};
 use sifr_calc::{InputType, Program, Row, Session, Value};
+use sifr_engine::{InputRecord, ParameterPlan};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
@@ -78,6 +79,32 @@ pub(crate) fn row_identifier(row: &Map<String, JsonValue>) -> String {
 /// SIF's message for a sample row without a value for a parameter.
 pub(crate) fn missing_parameter(row_id: &str, key: &str) -> String {
     format!("Failed processing row: {row_id} - row does not contain value for parameter: {key}")
+}
+
+/// A row of JSON values as an engine input row: each parameter's cell, found by its key (or,
+/// with `labels`, by its label first), or SIF's error for the first parameter the row lacks.
+pub(crate) fn input_record(
+    parameters: &[ParameterPlan],
+    row: &Map<String, JsonValue>,
+    labels: bool,
+) -> InputRecord {
+    let cell = |p: &ParameterPlan| {
+        labels
+            .then(|| row.get(&p.column))
+            .flatten()
+            .or_else(|| row.get(&p.key))
+    };
+    match parameters.iter().find(|p| cell(p).is_none()) {
+        Some(missing) => {
+            InputRecord::Problem(missing_parameter(&row_identifier(row), &missing.key))
+        }
+        None => InputRecord::Cells(
+            parameters
+                .iter()
+                .map(|p| cell(p).map(cell_text).unwrap_or_default())
+                .collect(),
+        ),
+    }
 }
 
 /// A calculation to dry-run: its compiled formula, its parameters (key, declared type) and its

@@ -59,13 +59,14 @@ pub(super) fn new_body(request: &ActivityRequest, at: &str) -> ApiResult<Activit
     complete(document, at)
 }
 
-/// Creates an activity in the group in context.
+/// Creates an activity in the group in context; `at` roots the field names of errors.
 pub(super) async fn create_activity(
     caller: &Caller,
     request: ActivityRequest,
+    at: &str,
 ) -> ApiResult<Resource> {
-    let body = new_body(&request, "body")?;
-    let active_at = request.active_at("body")?;
+    let body = new_body(&request, at)?;
+    let active_at = request.active_at(at)?;
     resources::require_context(caller).await?;
     authorize(&caller.context, Action::CreateResource)?;
     let mut tags = TagMap::default();
@@ -132,6 +133,38 @@ pub(super) async fn update_activity(
     save(caller, &current, body, change).await
 }
 
+/// Checks that `request` describes a complete activity, as creating it would; `at` roots the
+/// field names of errors.
+pub(crate) fn check(request: &ActivityRequest, at: &str) -> ApiResult<()> {
+    new_body(request, at).map(|_| ())
+}
+
+/// Creates the activity `request` names in the group in context or, when that group already
+/// has an activity of that name, deep-merges `request` into it as a new version. `at` roots the
+/// field names of errors.
+pub(crate) async fn create_or_update(
+    caller: &Caller,
+    request: ActivityRequest,
+    at: &str,
+) -> ApiResult<Resource> {
+    let name = request
+        .name
+        .as_deref()
+        .ok_or_else(|| ApiError::Validation(format!("{at} must have required property 'name'")))?;
+    let existing = caller
+        .tenant
+        .resources_named(
+            Activities::KIND,
+            name,
+            std::slice::from_ref(&caller.context.group),
+        )
+        .await?;
+    match existing.first() {
+        Some(found) => update_activity(caller, found.id.as_str(), request, at).await,
+        None => create_activity(caller, request, at).await,
+    }
+}
+
 /// Creates an activity: a name unique in the group in context, impacts and their components.
 #[utoipa::path(
     post, path = "/activities", tag = "impacts", request_body = ActivityRequest,
@@ -147,7 +180,7 @@ pub async fn create(
     caller: Caller,
     JsonBody(request): JsonBody<ActivityRequest>,
 ) -> ApiResult<(StatusCode, [(HeaderName, String); 1], Json<ActivityView>)> {
-    let created = create_activity(&caller, request).await?;
+    let created = create_activity(&caller, request, "body").await?;
     let id = created.id.to_string();
     Ok((
         StatusCode::CREATED,

@@ -16,6 +16,8 @@ use crate::resources::{self, Endpoint};
 use crate::state::AppState;
 use activities::Activities;
 
+pub(crate) use activities::{check, create_or_update};
+pub(crate) use model::{ActivityRequest, ImpactRequest};
 pub(crate) use resolve::resolve_activity;
 
 /// The largest activity-task request, as SIF allows it.

@@ -320,7 +320,7 @@ async fn run(
                 .or_else(|| item.id.clone())
                 .unwrap_or_default();
             let outcome = match kind {
-                TaskType::Create => create_activity(caller, item.clone()).await,
+                TaskType::Create => create_activity(caller, item.clone(), "body").await,
                 TaskType::Update => {
                     let id = item.id.clone().unwrap_or_default();
                     update_activity(caller, &id, item.clone(), "body").await

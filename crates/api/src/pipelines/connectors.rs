@@ -273,6 +273,11 @@ pub(crate) async fn find(caller: &Caller, name: &str) -> ApiResult<(Resource, Co
     Ok((found, body))
 }
 
+/// The CSV input connector, the input of pipelines that name none.
+pub(crate) const CSV_CONNECTOR: &str = "sif-csv-pipeline-input-connector";
+/// The input connector reading another pipeline's activities.
+pub(crate) const ACTIVITY_CONNECTOR: &str = "sif-activity-pipeline-input-connector";
+
 /// The connectors SIF shipped, which pipeline definitions name.
 fn built_in() -> Vec<(&'static str, ConnectorBody)> {
     let parameter =
@@ -291,7 +296,7 @@ fn built_in() -> Vec<(&'static str, ConnectorBody)> {
     };
     vec![
         (
-            "sif-csv-pipeline-input-connector",
+            CSV_CONNECTOR,
             connector(
                 ConnectorType::Input,
                 true,
@@ -314,12 +319,25 @@ fn built_in() -> Vec<(&'static str, ConnectorBody)> {
             ),
         ),
         (
-            "sif-activity-pipeline-input-connector",
+            ACTIVITY_CONNECTOR,
             connector(
                 ConnectorType::Input,
-                true,
-                "Reads the activities another pipeline's execution produced.",
-                Vec::new(),
+                false,
+                "Reads the activities another pipeline stored in the execution's group: its latest values, or the versions one of its executions wrote.",
+                vec![
+                    parameter(
+                        "pipelineId",
+                        "The pipeline whose activities are read.",
+                        None,
+                        true,
+                    ),
+                    parameter(
+                        "executionId",
+                        "Read only the versions this execution of that pipeline wrote.",
+                        None,
+                        false,
+                    ),
+                ],
             ),
         ),
         (
@@ -415,14 +433,37 @@ fn built_in() -> Vec<(&'static str, ConnectorBody)> {
     ]
 }
 
-/// Registers the built-in connectors in the tenant's root group; those already there are kept.
+/// Registers the built-in connectors in the tenant's root group, and brings those registered
+/// by an earlier release up to date (their grants and tags stay).
 pub(crate) async fn seed(tenant: &dyn TenantStore) -> ApiResult<()> {
     let root = GroupPath::root();
     for (name, body) in built_in() {
         let existing = tenant
             .resources_named(Connectors::KIND, name, std::slice::from_ref(&root))
             .await?;
-        if !existing.is_empty() {
+        if let Some(current) = existing.first() {
+            let wanted = stored_body(&body)?;
+            let managed = body_of::<ConnectorBody>(current).is_ok_and(|b| b.is_managed);
+            if managed && current.body != wanted {
+                let change = ResourceChange {
+                    body: Some(wanted),
+                    ..ResourceChange::default()
+                };
+                match tenant
+                    .update_resource(
+                        Connectors::KIND,
+                        &current.id,
+                        Some(current.version),
+                        change,
+                        "sif",
+                    )
+                    .await
+                {
+                    // Another server sharing the store updated it meanwhile.
+                    Ok(_) | Err(sifr_store::StoreError::InvalidState(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
             continue;
         }
         let created = tenant

@@ -372,6 +372,11 @@ pub(crate) fn pipeline_type(pipeline: &Resource) -> ApiResult<PipelineType> {
     Ok(body_of::<PipelineBody>(pipeline)?.kind)
 }
 
+/// The connectors the pipeline names.
+pub(crate) fn connector_config(pipeline: &Resource) -> ApiResult<Option<ConnectorConfig>> {
+    Ok(body_of::<PipelineBody>(pipeline)?.connector_config)
+}
+
 /// The body to store: the definition, each unique output's `_keyMapping` from the plan, and
 /// the output types of every version so far.
 fn stored(body: &PipelineBody, plan: &Plan) -> ApiResult<Map<String, JsonValue>> {

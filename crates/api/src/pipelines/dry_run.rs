@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use serde_json::{Map, Number, Value as JsonValue};
 use sifr_engine::{
-    ActivitySink, ChunkEncoder, ChunkOutput, ExecutionOptions, InputChunk, InputError, NoProgress,
-    Outcome, Plan, RowReader, SinkError, Stored, execute,
+    ActivitySink, ChunkEncoder, ChunkOutput, ExecutionOptions, NoProgress, Outcome, Plan,
+    RowsInput, SinkError, Stored, execute,
 };
 
 use crate::auth::Caller;
-use crate::calculations::dry_run::{DryRunResult, cell_text, missing_parameter, row_identifier};
+use crate::calculations::dry_run::{DryRunResult, input_record};
 use crate::error::{ApiError, ApiResult};
 use crate::resolve::StoreResources;
 
@@ -25,7 +25,11 @@ pub(crate) async fn pipeline(
     let resources = Arc::new(StoreResources::new(caller));
     let group = caller.context.group.to_string();
     tokio::task::spawn_blocking(move || {
-        let input = SampleRows::new(&plan, &rows)?;
+        // A row without a value for some parameter is a row error, as in SIF.
+        let records = rows
+            .iter()
+            .map(|row| Ok(input_record(plan.parameters(), row, false)));
+        let input = RowsInput::new(plan.parameters().len(), records);
         let mut options = ExecutionOptions::new("dry-run", "dry-run", &group);
         options.threads = 1;
         let mut sink = Collect {
@@ -39,43 +43,6 @@ pub(crate) async fn pipeline(
     })
     .await
     .map_err(|e| ApiError::Internal(format!("the dry run stopped unexpectedly: {e}")))?
-}
-
-/// The sample rows as one input chunk; a row without a value for some parameter is a row
-/// error, as in SIF.
-struct SampleRows(Option<InputChunk>);
-
-impl SampleRows {
-    fn new(plan: &Plan, rows: &[Map<String, JsonValue>]) -> ApiResult<Self> {
-        let parameters = plan.parameters();
-        let mut chunk = InputChunk::new(0, (0..parameters.len()).collect());
-        for (i, row) in rows.iter().enumerate() {
-            let number = i as u64 + 1;
-            let missing = parameters.iter().find(|p| !row.contains_key(&p.key));
-            let pushed = match missing {
-                Some(parameter) => chunk.push_problem(
-                    number,
-                    number,
-                    missing_parameter(&row_identifier(row), &parameter.key),
-                ),
-                None => {
-                    let cells: Vec<String> = parameters
-                        .iter()
-                        .map(|p| row.get(&p.key).map(cell_text).unwrap_or_default())
-                        .collect();
-                    chunk.push_row(number, number, cells.iter().map(String::as_str))
-                }
-            };
-            pushed.map_err(|e| ApiError::BadRequest(format!("dryRunOptions.data: {e}")))?;
-        }
-        Ok(Self(Some(chunk)))
-    }
-}
-
-impl RowReader for SampleRows {
-    fn next_chunk(&mut self, _max_rows: usize) -> Result<Option<InputChunk>, InputError> {
-        Ok(self.0.take())
-    }
 }
 
 struct Collect {

@@ -13,7 +13,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use self::connectors::Connectors;
-pub(crate) use self::definitions::{Pipelines, execution_plan, output_types, pipeline_type};
+pub(crate) use self::definitions::{
+    Pipelines, connector_config, execution_plan, output_types, pinned, pipeline_type,
+};
+pub(crate) use self::dry_run::pipeline as dry_run_rows;
 pub(crate) use self::metrics::{
     Metrics, definitions as metric_definitions, feeds as metric_feeds,
     visible_named as metric_named,

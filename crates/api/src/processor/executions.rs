@@ -1,6 +1,6 @@
 //! `/pipelines/{id}/executions`: running a pipeline over an input, in job mode (the input is
-//! uploaded to a signed URL and processed in the background) or inline (rows in the request,
-//! results in the response).
+//! uploaded to a signed URL, or read from another pipeline's activities, and processed in the
+//! background) or inline (rows in the request, results in the response).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
@@ -12,13 +12,15 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as JsonValue};
 use sifr_domain::{TenantId, Timestamp};
-use sifr_engine::{EngineError, NoProgress, Outcome, PipelineType, execute};
+use sifr_engine::{EngineError, NoProgress, Outcome, PipelineType, RowsInput, execute};
 use sifr_store::{BlobKey, ExecutionRecord, ProcessorStore};
 use utoipa::ToSchema;
 
+use super::connectors::InputConnector;
+use super::impacts_pipeline;
 use super::runner::{self, StoreSink};
 use crate::auth::Caller;
-use crate::calculations::dry_run::{cell_text, missing_parameter, row_identifier};
+use crate::calculations::dry_run::input_record;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{JsonBody, Query};
 use crate::pipelines::{self, Pipelines};
@@ -206,6 +208,8 @@ pub(crate) struct NewExecution {
     expiration: Option<u64>,
     trigger_metric_aggregations: Option<bool>,
     tags: Option<BTreeMap<String, String>>,
+    /// The input connector's parameters for this execution, over the pipeline's
+    /// `connectorConfig` (only names the connector declares).
     #[schema(value_type = Option<Object>)]
     connector_overrides: Option<Map<String, JsonValue>>,
     inline_execution_options: Option<InlineOptions>,
@@ -220,14 +224,15 @@ pub(crate) struct InlineOptions {
 }
 
 /// Creates an execution of the pipeline's current version: in job mode the response carries
-/// the URL to upload the input to; inline, the rows are processed at once.
+/// the URL to upload the input to (a pipeline whose input connector reads another pipeline's
+/// activities starts at once instead); inline, the rows are processed at once.
 #[utoipa::path(
     post, path = "/pipelines/{id}/executions", tag = "executions", request_body = NewExecution,
     params(("id" = String, Path, description = "The pipeline id")),
     responses(
         (status = 201, body = Execution),
-        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 501, description = "A pipeline type this server does not process yet", body = ErrorBody),
+        (status = 400, description = "Invalid body, connector overrides the connector does not declare, a required connector parameter unset, or inline mode for a referenceDatasets pipeline", body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -240,12 +245,22 @@ pub(crate) async fn create(
 ) -> ApiResult<(StatusCode, Json<Execution>)> {
     let pipeline = load::<Pipelines>(&caller, &id, Access::Update).await?;
     let kind = pipelines::pipeline_type(&pipeline)?;
-    if !matches!(kind, PipelineType::Activities | PipelineType::Data) {
-        return Err(ApiError::NotImplemented(format!(
-            "Executions of '{}' pipelines are not processed by this server yet; 'activities' and 'data' pipelines are.",
-            kind.name()
-        )));
+    if kind == PipelineType::ReferenceDatasets && request.mode == Mode::Inline {
+        return Err(ApiError::BadRequest(
+            "Inline executions are not available for referenceDatasets pipelines: create a job execution and upload the CSV to its inputUploadUrl.".into(),
+        ));
     }
+    let connector = InputConnector::resolve(
+        &caller,
+        pipelines::connector_config(&pipeline)?.as_ref(),
+        request.connector_overrides.as_ref(),
+    )
+    .await?;
+    // Inline rows need no connector.
+    let reads_activities = match request.mode {
+        Mode::Inline => false,
+        Mode::Job => connector.check_job(&caller, kind).await?,
+    };
     let trigger = request
         .trigger_metric_aggregations
         .or_else(|| {
@@ -279,6 +294,16 @@ pub(crate) async fn create(
     let processor = caller.tenant.processor();
     processor.create_execution(&execution.record()?).await?;
     match request.mode {
+        Mode::Job if reads_activities => {
+            // Nothing to upload: the rows are the source pipeline's activities.
+            execution.status = Status::InProgress;
+            execution.save(processor).await?;
+            runner::start(
+                state.0.clone(),
+                caller.tenant_id.clone(),
+                execution.id.clone(),
+            );
+        }
         Mode::Job => {
             let key = runner::input_key(&caller.tenant_id, &execution.id)?;
             let mut ticket = Transfers::ticket(
@@ -324,7 +349,7 @@ async fn inline(
     );
     let errors = tempfile::tempfile_in(state.config.data_dir.as_path())
         .map_err(|e| ApiError::Internal(format!("cannot create an error file: {e}")))?;
-    // A data pipeline's rows are only shown, never stored as activities.
+    // Only an activities pipeline stores its rows as activities; the others' are shown.
     let activities = plan.kind() == PipelineType::Activities;
     let mut sink = StoreSink::new(caller.tenant.clone(), execution, errors).inline(
         plan.outputs()
@@ -337,7 +362,11 @@ async fn inline(
     let options = runner::execution_options(execution);
     let task_plan = plan.clone();
     let (outcome, mut sink) = tokio::task::spawn_blocking(move || {
-        let input = InlineRows::new(&task_plan, &rows);
+        // Rows are keyed by label or key; a row without some parameter is a row error.
+        let records = rows
+            .iter()
+            .map(|row| Ok(input_record(task_plan.parameters(), row, true)));
+        let input = RowsInput::new(task_plan.parameters().len(), records);
         let outcome = execute(
             &task_plan,
             input,
@@ -375,7 +404,18 @@ async fn inline(
             runner::finish(caller, &plan, execution, &outcome).await?;
         } else {
             execution.record_outcome(&outcome);
-            execution.finish(Status::Success, None);
+            let message = match plan.kind() {
+                PipelineType::Impacts => impacts_pipeline::publish_rows(caller, &outputs)
+                    .await
+                    .err()
+                    .map(|e| runner::impacts_failure(&e)),
+                _ => None,
+            };
+            let status = match message {
+                None => Status::Success,
+                Some(_) => Status::Failed,
+            };
+            execution.finish(status, message);
             execution.save(caller.tenant.processor()).await?;
         }
         execution.inline_execution_outputs = Some(InlineOutputs {
@@ -395,49 +435,6 @@ async fn inline(
         });
     }
     Ok(())
-}
-
-/// The rows of an inline execution as one input chunk, keyed by label or key.
-struct InlineRows(Option<sifr_engine::InputChunk>);
-
-impl InlineRows {
-    fn new(plan: &sifr_engine::Plan, rows: &[Map<String, JsonValue>]) -> Self {
-        let parameters = plan.parameters();
-        let mut chunk = sifr_engine::InputChunk::new(0, (0..parameters.len()).collect());
-        for (i, row) in rows.iter().enumerate() {
-            let number = i as u64 + 1;
-            let cell =
-                |p: &sifr_engine::ParameterPlan| row.get(&p.column).or_else(|| row.get(&p.key));
-            let pushed = match parameters.iter().find(|p| cell(p).is_none()) {
-                Some(missing) => chunk.push_problem(
-                    number,
-                    number,
-                    missing_parameter(&row_identifier(row), &missing.key),
-                ),
-                None => {
-                    let cells: Vec<String> = parameters
-                        .iter()
-                        .map(|p| cell(p).map(cell_text).unwrap_or_default())
-                        .collect();
-                    chunk.push_row(number, number, cells.iter().map(String::as_str))
-                }
-            };
-            // An input chunk refuses rows only beyond its size limits, far above 100 rows.
-            if let Err(e) = pushed {
-                tracing::warn!(error = %e, "inline row refused");
-            }
-        }
-        Self(Some(chunk))
-    }
-}
-
-impl sifr_engine::RowReader for InlineRows {
-    fn next_chunk(
-        &mut self,
-        _max_rows: usize,
-    ) -> Result<Option<sifr_engine::InputChunk>, sifr_engine::InputError> {
-        Ok(self.0.take())
-    }
 }
 
 /// `GET /pipelines/{id}/executions`: the pipeline's executions, oldest first.

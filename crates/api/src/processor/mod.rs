@@ -1,11 +1,16 @@
 //! The pipeline processor of SIF, served under `/pipelineProcessor`: executions of pipelines
-//! over uploaded or inline input, the activities they store (with every version), the audit
-//! records of each, metric (KPI) values, and CSV downloads of them.
+//! of every type over uploaded, inline or another pipeline's input, the activities they store
+//! (with every version), the audit records of each, metric (KPI) values, and CSV downloads of
+//! them.
 
 mod activities;
+mod activity_input;
 mod aggregations;
+mod connectors;
+mod dataset_pipeline;
 mod downloads;
 mod executions;
+mod impacts_pipeline;
 mod metrics;
 mod runner;
 mod values;

@@ -18,9 +18,9 @@ use std::sync::{Arc, Mutex};
 use sifr_domain::{GroupPath, Memberships, Role, SecurityContext, TenantId, Timestamp};
 use sifr_engine::definition::Aggregate;
 use sifr_engine::{
-    ActivitySink, AggregateRow, Aggregates, AuditFormat, ChunkEncoder, ChunkOutput, CsvInput,
-    CsvOptions, EngineError, ExecutionOptions, FileSink, Fixed, MetricDays, MetricPlan, NoProgress,
-    Outcome, PipelineType, Plan, SinkError, Stored, TimeUnit, ValueType, execute,
+    ActivitySink, AggregateRow, Aggregates, AuditFormat, ChunkEncoder, ChunkOutput, EngineError,
+    ExecutionOptions, FileSink, Fixed, MetricDays, MetricPlan, NoProgress, Outcome, PipelineType,
+    Plan, SinkError, Stored, TimeUnit, ValueType, execute,
 };
 use sifr_store::segment::{SEGMENT_ROWS, Segment, SegmentBuilder, SegmentRow, activity_id};
 use sifr_store::{
@@ -28,10 +28,11 @@ use sifr_store::{
     ProcessorStore, TenantStore,
 };
 use tokio::runtime::Handle;
-use tokio_util::io::SyncIoBridge;
 
+use super::connectors::{Input, InputConnector};
 use super::executions::{Execution, Status};
 use super::values::{from_stored_text, json_of, stored_text, write_stored_text};
+use super::{dataset_pipeline, impacts_pipeline};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::pipelines;
@@ -176,24 +177,25 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
     }
     execution.status = Status::InProgress;
     execution.save(processor).await?;
-
-    let input = state
-        .blobs
-        .get(&input_key(tenant_id, execution_id)?)
-        .await?
-        .ok_or_else(|| ApiError::Internal("the execution's input file is missing".into()))?;
-    let csv = CsvOptions::from_connector(plan.definition().connector_config.as_ref())
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    if plan.kind() == PipelineType::Data {
-        return run_data(state, &caller, plan, &mut execution, input, csv).await;
+    if plan.kind() == PipelineType::ReferenceDatasets {
+        return dataset_pipeline::run(state, &caller, plan, &mut execution).await;
+    }
+    let connector = InputConnector::resolve(
+        &caller,
+        plan.definition().connector_config.as_ref(),
+        execution.connector_overrides.as_ref(),
+    )
+    .await?;
+    let plan = Arc::new(plan);
+    let input = Input::open(state, &caller, &plan, &execution, connector.source()?).await?;
+    if plan.kind() != PipelineType::Activities {
+        return run_data(state, &caller, plan, &mut execution, input).await;
     }
     let errors = tempfile::tempfile_in(state.config.data_dir.as_path()).map_err(|e| {
         ApiError::Internal(format!("cannot create the execution's error file: {e}"))
     })?;
     let sink = StoreSink::new(tenant.clone(), &execution, errors);
-    let plan = Arc::new(plan);
-    let (outcome, sink) =
-        evaluate_file(&caller, &execution, plan.clone(), input, csv, sink).await?;
+    let (outcome, sink) = evaluate(&caller, &execution, plan.clone(), input, sink).await?;
 
     tracing::info!(
         execution = %execution_id,
@@ -214,14 +216,13 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
     finish(&caller, &plan, &mut execution, &outcome).await
 }
 
-/// Runs the engine over an uploaded file on a blocking thread, writing to `sink`, which comes
-/// back with the outcome.
-async fn evaluate_file<S>(
+/// Runs the engine over the execution's input on a blocking thread, writing to `sink`, which
+/// comes back with the outcome.
+async fn evaluate<S>(
     caller: &Caller,
     execution: &Execution,
     plan: Arc<Plan>,
-    input: sifr_store::BlobReader,
-    csv: CsvOptions,
+    input: Input,
     mut sink: S,
 ) -> ApiResult<(Outcome, S)>
 where
@@ -230,11 +231,7 @@ where
     let resources = Arc::new(StoreResources::new(caller));
     let options = execution_options(execution);
     tokio::task::spawn_blocking(move || {
-        let input = CsvInput::new(
-            SyncIoBridge::new(input),
-            &plan.definition().transformer.parameters,
-            &csv,
-        )?;
+        let input = input.reader(&plan)?;
         let outcome = execute(&plan, input, resources, &options, &mut sink, &NoProgress)?;
         Ok::<_, EngineError>((outcome, sink))
     })
@@ -243,21 +240,21 @@ where
     .map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
-/// A data pipeline: its outputs become a CSV file (`outputDownloadUrl`), nothing is stored
-/// as activities.
+/// A data or impacts pipeline: its outputs become a CSV file (`outputDownloadUrl`), nothing
+/// is stored as activities; the rows of an impacts pipeline then define impacts.
 async fn run_data(
     state: &AppState,
     caller: &Caller,
-    plan: Plan,
+    plan: Arc<Plan>,
     execution: &mut Execution,
-    input: sifr_store::BlobReader,
-    csv: CsvOptions,
+    input: Input,
 ) -> ApiResult<()> {
     let folder = tempfile::tempdir_in(state.config.data_dir.as_path())
         .map_err(|e| ApiError::Internal(format!("cannot create a working folder: {e}")))?;
     let sink = FileSink::create(folder.path(), &plan, false)
         .map_err(|e| ApiError::Internal(format!("cannot create the result file: {e}")))?;
-    let (outcome, _) = evaluate_file(caller, execution, Arc::new(plan), input, csv, sink).await?;
+    let kind = plan.kind();
+    let (outcome, _) = evaluate(caller, execution, plan, input, sink).await?;
     let store = |name: &'static str, key: BlobKey| {
         let path = folder.path().join(name);
         async move {
@@ -273,13 +270,25 @@ async fn run_data(
         store("errors.txt", errors_key(&caller.tenant_id, &execution.id)?).await?;
     }
     execution.record_outcome(&outcome);
-    let message = (!outcome.succeeded()).then(|| CALCULATION_ERRORS.to_owned());
+    let mut message = (!outcome.succeeded()).then(|| CALCULATION_ERRORS.to_owned());
+    if message.is_none() && kind == PipelineType::Impacts {
+        let result = folder.path().join("result.csv");
+        message = impacts_pipeline::publish_file(caller, &result)
+            .await
+            .err()
+            .map(|e| impacts_failure(&e));
+    }
     let status = match message {
         None => Status::Success,
         Some(_) => Status::Failed,
     };
     execution.finish(status, message);
     execution.save(caller.tenant.processor()).await
+}
+
+/// The status message of an impacts execution whose impacts could not all be written.
+pub(crate) fn impacts_failure(error: &ApiError) -> String {
+    format!("error when creating or updating impacts: {error}")
 }
 
 /// After the rows are written: the commit, aggregations, metrics, and the final status. When

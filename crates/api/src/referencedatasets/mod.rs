@@ -273,7 +273,27 @@ pub async fn create(
     State(state): State<AppState>,
     Form(request): Form<NewDatasetRequest>,
 ) -> ApiResult<Response> {
-    resources::require_context(&caller).await?;
+    let (created, awaited) = create_dataset(&state, &caller, request).await?;
+    let upload_url = awaited
+        .map(|change| upload_url(&state, &url, &caller, &created.id, &change))
+        .transpose()?;
+    let id = created.id.to_string();
+    Ok((
+        StatusCode::CREATED,
+        [(HeaderName::from_static("x-referencedatasetid"), id)],
+        Json(DatasetView::of(&created, upload_url)?),
+    )
+        .into_response())
+}
+
+/// Creates a dataset in the group in context. Returns it and, when its CSV is to be uploaded
+/// (`datasetSource: s3`), the change that awaits the file.
+async fn create_dataset(
+    state: &AppState,
+    caller: &Caller,
+    request: NewDatasetRequest,
+) -> ApiResult<(Resource, Option<String>)> {
+    resources::require_context(caller).await?;
     authorize(&caller.context, Action::CreateResource)?;
     let active_at = active_at(request.active_at.as_deref())?;
     if request.name.trim().is_empty() {
@@ -318,7 +338,7 @@ pub async fn create(
     }
     let key = file_key(caller.tenant_id.as_str(), &change)?;
     if let Some(data) = &request.data.filter(|_| !upload) {
-        store_file(&state, &key, data).await?;
+        store_file(state, &key, data).await?;
         body.file = Some(key.to_string());
     }
     let created = caller
@@ -344,26 +364,18 @@ pub async fn create(
             return Err(e.into());
         }
     };
-    let upload_url = if upload {
-        Some(upload_url(&state, &url, &caller, &created.id, &change)?)
-    } else {
-        processing::start(
-            &state,
-            caller.tenant.clone(),
-            created.clone(),
-            change,
-            key,
-            parsed,
-        );
-        None
-    };
-    let id = created.id.to_string();
-    Ok((
-        StatusCode::CREATED,
-        [(HeaderName::from_static("x-referencedatasetid"), id)],
-        Json(DatasetView::of(&created, upload_url)?),
-    )
-        .into_response())
+    if upload {
+        return Ok((created, Some(change)));
+    }
+    processing::start(
+        state,
+        caller.tenant.clone(),
+        created.clone(),
+        change,
+        key,
+        parsed,
+    );
+    Ok((created, None))
 }
 
 /// Writes a new version of a reference dataset: new metadata, new `datasetHeaders` (checked
@@ -387,7 +399,22 @@ pub async fn update(
     Path(id): Path<String>,
     Form(request): Form<EditDatasetRequest>,
 ) -> ApiResult<Response> {
-    let current = load::<Datasets>(&caller, &id, Access::Update).await?;
+    let (updated, awaited) = update_dataset(&state, &caller, &id, request).await?;
+    let upload_url = awaited
+        .map(|change| upload_url(&state, &url, &caller, &updated.id, &change))
+        .transpose()?;
+    Ok(Json(DatasetView::of(&updated, upload_url)?).into_response())
+}
+
+/// Writes a new version of dataset `id`. Returns it and, when its CSV is to be uploaded
+/// (`datasetSource: s3`), the change that awaits the file.
+async fn update_dataset(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    request: EditDatasetRequest,
+) -> ApiResult<(Resource, Option<String>)> {
+    let current = load::<Datasets>(caller, id, Access::Update).await?;
     if current.state == ResourceState::Disabled
         && request.changes_anything()
         && request.state.is_none()
@@ -431,7 +458,7 @@ pub async fn update(
         }
         if table::headers_match(dataset.headers(), &body.dataset_headers) {
             let key = file_key(caller.tenant_id.as_str(), &change)?;
-            store_file(&state, &key, data).await?;
+            store_file(state, &key, data).await?;
             derived_state = Some(ResourceState::Frozen);
             body.status = Status::InProgress;
             body.status_message = Some(PROCESSING.into());
@@ -471,25 +498,109 @@ pub async fn update(
             return Err(e.into());
         }
     };
-    let upload_url = if upload {
-        Some(upload_url(&state, &url, &caller, &updated.id, &change)?)
-    } else if let (Some(dataset), Some(key)) = (parsed, new_file) {
+    let awaited = upload.then(|| change.clone());
+    if let (Some(dataset), Some(key)) = (parsed, new_file) {
         processing::start(
-            &state,
+            state,
             caller.tenant.clone(),
             updated.clone(),
             change,
             key,
             Some(dataset),
         );
-        None
-    } else {
-        None
-    };
+    }
     // A change still processing was carried into this version: if it finished meanwhile,
     // record its outcome here too.
     let updated = processing::catch_up(caller.tenant.as_ref(), &current, updated).await?;
-    Ok(Json(DatasetView::of(&updated, upload_url)?).into_response())
+    Ok((updated, awaited))
+}
+
+/// Publishes the CSV at `file` as the dataset called `name` in the group in context (a new
+/// version of the dataset of that name there, else a new dataset), as if the CSV had been
+/// uploaded to the URL a `datasetSource: s3` request hands out, its first line the
+/// `datasetHeaders`. Returns the version once its CSV is processed, or why the CSV cannot be
+/// used.
+pub(crate) async fn publish(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    description: Option<String>,
+    tags: TagPatch,
+    file: &BlobKey,
+) -> ApiResult<Result<Resource, String>> {
+    let headers = state.datasets.headers(file).await?;
+    let existing = caller
+        .tenant
+        .resources_named(
+            Datasets::KIND,
+            name,
+            std::slice::from_ref(&caller.context.group),
+        )
+        .await?;
+    let (version, awaited) = match existing.first() {
+        Some(found) => {
+            let request = EditDatasetRequest {
+                description,
+                dataset_source: Some(Source::S3),
+                data: None,
+                dataset_headers: Some(headers),
+                state: None,
+                tags: Some(tags),
+                active_at: None,
+            };
+            update_dataset(state, caller, found.id.as_str(), request).await?
+        }
+        None => {
+            let request = NewDatasetRequest {
+                name: name.to_owned(),
+                data: None,
+                dataset_source: Some(Source::S3),
+                description,
+                dataset_headers: Some(headers),
+                tags: Some(tags),
+                active_at: None,
+            };
+            create_dataset(state, caller, request).await?
+        }
+    };
+    let change = awaited.ok_or_else(|| {
+        ApiError::Internal(format!("reference dataset {} awaits no file", version.id))
+    })?;
+    let key = file_key(caller.tenant_id.as_str(), &change)?;
+    let mut data = state
+        .blobs
+        .get(file)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("file {file} is missing")))?;
+    state.blobs.put(&key, &mut data).await?;
+    let processed = match processing::arrived(
+        state,
+        caller.tenant.clone(),
+        version.clone(),
+        &change,
+        key,
+    )
+    .await
+    {
+        Ok(processed) => processed,
+        Err(ApiError::BadRequest(reason)) => return Ok(Err(reason)),
+        Err(e) => return Err(e),
+    };
+    processed
+        .await
+        .map_err(|e| ApiError::Internal(format!("processing the dataset's file stopped: {e}")))?;
+    let latest = caller
+        .tenant
+        .resource(Datasets::KIND, &version.id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(Datasets::missing(version.id.as_str())))?;
+    let body: StoredBody = body_of(&latest)?;
+    Ok(match body.status {
+        Status::Success => Ok(latest),
+        other => Err(body
+            .status_message
+            .unwrap_or_else(|| format!("its status is {}", other.as_str()))),
+    })
 }
 
 /// Which version a data or index request is for: the latest, or the one in the path.

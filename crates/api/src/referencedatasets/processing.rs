@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use sifr_calc::Dataset;
 use sifr_domain::{GroupPath, ListRequest, Resource, ResourceId, ResourceState, TenantId};
 use sifr_store::{BlobKey, TenantStore};
+use tokio::task::JoinHandle;
 
 use super::library::ReadFailure;
 use super::{Datasets, FILE_HEADERS_DIFFER, Status, StoredBody, table};
@@ -111,8 +112,8 @@ async fn record(
     }
 }
 
-/// Reads the file in the background and records the outcome. `parsed` is the dataset when the
-/// request already read it (inline CSV).
+/// Reads the file in the background and records the outcome; the task ends once it is
+/// recorded. `parsed` is the dataset when the request already read it (inline CSV).
 pub(crate) fn start(
     state: &AppState,
     store: Arc<dyn TenantStore>,
@@ -120,7 +121,7 @@ pub(crate) fn start(
     change: String,
     file: BlobKey,
     parsed: Option<Dataset>,
-) {
+) -> JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
         let outcome = match read(&state, &version, &file, parsed).await {
@@ -142,7 +143,7 @@ pub(crate) fn start(
         {
             tracing::error!(dataset = %version.id, error = %e, "recording a dataset's processing failed");
         }
-    });
+    })
 }
 
 /// Reads the dataset and keeps it for LOOKUP; returns its row count.
@@ -255,36 +256,50 @@ impl UploadHandler for DatasetUploads {
                 return Err(e);
             }
         };
-        let declared = body_of::<StoredBody>(&latest)?.dataset_headers;
-        let failure = match state.datasets.headers(&file).await {
-            Ok(headers) if declared.is_empty() || table::headers_match(&headers, &declared) => {
-                let uploaded = Outcome::Uploaded(headers);
-                let recorded = record(
-                    store.as_ref(),
-                    &latest.id,
-                    latest.version,
-                    &ticket.detail,
-                    &uploaded,
-                )
-                .await?
-                .unwrap_or(latest);
-                start(state, store, recorded, ticket.detail.clone(), file, None);
-                return Ok(());
-            }
-            Ok(_) => FILE_HEADERS_DIFFER.to_owned(),
-            Err(ReadFailure::Csv(e)) => e.to_string(),
-            Err(ReadFailure::Storage(e)) => return Err(e),
-        };
-        record(
-            store.as_ref(),
-            &latest.id,
-            latest.version,
-            &ticket.detail,
-            &Outcome::Failed(failure.clone()),
-        )
-        .await?;
-        Err(ApiError::BadRequest(failure))
+        arrived(state, store, latest, &ticket.detail, file)
+            .await
+            .map(|_| ())
     }
+}
+
+/// The file of `change`, which `latest` awaits, has arrived at `file`: once its headers match
+/// the declared ones it is processed in the background (the task is returned); otherwise the
+/// change is recorded as failed and the reason is the error (400).
+pub(super) async fn arrived(
+    state: &AppState,
+    store: Arc<dyn TenantStore>,
+    latest: Resource,
+    change: &str,
+    file: BlobKey,
+) -> ApiResult<JoinHandle<()>> {
+    let declared = body_of::<StoredBody>(&latest)?.dataset_headers;
+    let failure = match state.datasets.headers(&file).await {
+        Ok(headers) if declared.is_empty() || table::headers_match(&headers, &declared) => {
+            let uploaded = Outcome::Uploaded(headers);
+            let recorded = record(
+                store.as_ref(),
+                &latest.id,
+                latest.version,
+                change,
+                &uploaded,
+            )
+            .await?
+            .unwrap_or(latest);
+            return Ok(start(state, store, recorded, change.to_owned(), file, None));
+        }
+        Ok(_) => FILE_HEADERS_DIFFER.to_owned(),
+        Err(ReadFailure::Csv(e)) => e.to_string(),
+        Err(ReadFailure::Storage(e)) => return Err(e),
+    };
+    record(
+        store.as_ref(),
+        &latest.id,
+        latest.version,
+        change,
+        &Outcome::Failed(failure.clone()),
+    )
+    .await?;
+    Err(ApiError::BadRequest(failure))
 }
 
 /// Restarts the processing of the files whose processing a stopped server left unfinished
