@@ -337,8 +337,8 @@ fn render<'a>(
 
 /// Collects the records of one chunk, compressing as it goes, so that a chunk holds its
 /// records compressed rather than as text.
-pub(crate) struct AuditWriter {
-    encoder: zstd::Encoder<'static, Vec<u8>>,
+pub(crate) struct AuditWriter<'c> {
+    encoder: zstd::Encoder<'c, Vec<u8>>,
     buffer: Vec<u8>,
     records: u64,
     /// Compact: the fragments this block has written, numbered by address (and held, so that
@@ -352,8 +352,18 @@ type FragmentNumbers = (HashMap<*const Fragment, i64>, Vec<Arc<Fragment>>);
 /// Text gathered before it is handed to the compressor.
 const STAGE: usize = 1 << 16;
 
-impl AuditWriter {
-    pub(crate) fn new(layout: &Layout) -> std::io::Result<Self> {
+/// A compression context for audit blocks: one per evaluation thread, reused chunk after chunk
+/// (a context is megabytes of tables; making one per chunk costs time and memory).
+pub(crate) fn compressor() -> std::io::Result<zstd::bulk::Compressor<'static>> {
+    zstd::bulk::Compressor::new(LEVEL)
+}
+
+impl<'c> AuditWriter<'c> {
+    /// A writer for one chunk's records, compressing with `context` (see [`compressor`]).
+    pub(crate) fn new(
+        layout: &Layout,
+        context: &'c mut zstd::zstd_safe::CCtx<'static>,
+    ) -> std::io::Result<Self> {
         let mut buffer = Vec::with_capacity(STAGE * 2);
         let fragments = (layout.format == AuditFormat::Compact).then(|| {
             buffer.extend_from_slice(COMPACT_MAGIC);
@@ -363,7 +373,7 @@ impl AuditWriter {
             Default::default()
         });
         Ok(AuditWriter {
-            encoder: zstd::Encoder::new(Vec::new(), LEVEL)?,
+            encoder: zstd::Encoder::with_context(Vec::new(), context),
             buffer,
             records: 0,
             fragments,

@@ -118,6 +118,8 @@ pub(crate) struct Evaluator<'a> {
     context: Arc<str>,
     /// What every audit record shares, when auditing.
     layout: Option<Layout>,
+    /// This thread's audit compression context, when auditing.
+    compressor: Option<zstd::bulk::Compressor<'static>>,
     params: Vec<Value>,
     values: Vec<Value>,
     failures: Vec<Option<String>>,
@@ -225,6 +227,7 @@ impl<'a> Evaluator<'a> {
             layout: audit_ids.map(|(pipeline, execution, format)| {
                 Layout::new(plan, pipeline, execution, format)
             }),
+            compressor: None,
             params: vec![Value::Null; plan.schema().len()],
             values: vec![Value::Null; outputs],
             failures: vec![None; outputs],
@@ -259,13 +262,21 @@ impl<'a> Evaluator<'a> {
         };
         self.group_numbers.clear();
         self.group_totals.clear();
-        let mut audits = self.layout.as_ref().map(AuditWriter::new).transpose()?;
+        if self.layout.is_some() && self.compressor.is_none() {
+            self.compressor = Some(audit::compressor()?);
+        }
+        let mut compressor = self.compressor.take();
+        let mut audits = match (&self.layout, compressor.as_mut()) {
+            (Some(layout), Some(c)) => Some(AuditWriter::new(layout, c.context_mut())?),
+            _ => None,
+        };
         for r in 0..chunk.len() {
             if !self.row(chunk, r, &mut out, audits.as_mut())? {
                 out.rows_failed += 1;
             }
         }
         out.audit = audits.map(AuditWriter::finish).transpose()?;
+        self.compressor = compressor;
         self.group_numbers.clear();
         self.group_totals.clear();
         out.dates = out
@@ -286,7 +297,7 @@ impl<'a> Evaluator<'a> {
         chunk: &InputChunk,
         r: usize,
         out: &mut ChunkOutput,
-        audits: Option<&mut AuditWriter>,
+        audits: Option<&mut AuditWriter<'_>>,
     ) -> std::io::Result<bool> {
         let plan = self.plan;
         let input = chunk.row(r);

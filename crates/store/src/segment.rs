@@ -127,7 +127,7 @@ fn put_text(out: &mut Vec<u8>, text: Option<&str>) {
 impl SegmentBuilder {
     /// An empty segment of `group` whose rows hold the values of `outputs`.
     pub fn new(group: &str, outputs: &[String]) -> Self {
-        let mut raw = Vec::with_capacity(64 * 1024);
+        let mut raw = Vec::new();
         raw.extend_from_slice(&(outputs.len() as u32).to_le_bytes());
         for output in outputs {
             put_text(&mut raw, Some(output));
@@ -179,18 +179,59 @@ impl SegmentBuilder {
         self.max_date = self.max_date.max(other.max_date);
         self.raw.extend_from_slice(&other.raw[other.header..]);
     }
+}
 
-    /// Compresses the gathered rows.
-    pub fn seal(self) -> Result<Segment> {
-        let data = zstd::bulk::compress(&self.raw, LEVEL)
+/// Seals segments: compresses their rows with one reused context, and keeps the buffers of
+/// sealed segments for the segments that start next, so filling and sealing thousands of
+/// segments does not allocate and free their buffers over and over.
+pub struct SegmentSealer {
+    compressor: zstd::bulk::Compressor<'static>,
+    spare: Vec<Vec<u8>>,
+}
+
+/// Buffers kept for reuse at most.
+const SPARE_BUFFERS: usize = 8;
+
+impl SegmentSealer {
+    pub fn new() -> Result<Self> {
+        Ok(SegmentSealer {
+            compressor: zstd::bulk::Compressor::new(LEVEL)
+                .map_err(|e| StoreError::Corrupt(format!("a compression context: {e}")))?,
+            spare: Vec::new(),
+        })
+    }
+
+    /// Compresses the rows gathered in `builder`.
+    pub fn seal(&mut self, builder: SegmentBuilder) -> Result<Segment> {
+        let mut data = self
+            .compressor
+            .compress(&builder.raw)
             .map_err(|e| StoreError::Corrupt(format!("compressing a segment: {e}")))?;
+        data.shrink_to_fit();
+        if self.spare.len() < SPARE_BUFFERS {
+            let mut raw = builder.raw;
+            raw.clear();
+            self.spare.push(raw);
+        }
         Ok(Segment {
-            group: self.group,
-            ids: self.ids,
-            min_date: self.min_date,
-            max_date: self.max_date,
+            group: builder.group,
+            ids: builder.ids,
+            min_date: builder.min_date,
+            max_date: builder.max_date,
             data,
         })
+    }
+
+    /// Moves `builder`'s rows into a kept buffer when it has room to grow a whole segment.
+    pub fn recycle_into(&mut self, builder: &mut SegmentBuilder) {
+        if let Some(mut buffer) = self.spare.pop() {
+            if buffer.capacity() > builder.raw.capacity() {
+                buffer.extend_from_slice(&builder.raw);
+                builder.raw = buffer;
+            } else {
+                self.spare.push(buffer);
+            }
+        }
     }
 }
 
@@ -399,7 +440,8 @@ mod tests {
             },
         );
         builder.append(more);
-        let segment = builder.seal().unwrap();
+        let mut sealer = SegmentSealer::new().unwrap();
+        let segment = sealer.seal(builder).unwrap();
         assert_eq!(segment.ids, [identity, identity]);
         assert_eq!((segment.min_date, segment.max_date), (86400, 172800));
         let decoded = Decoded::new(&segment.data).unwrap();

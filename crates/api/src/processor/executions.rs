@@ -351,7 +351,7 @@ async fn inline(
         .map_err(|e| ApiError::Internal(format!("cannot create an error file: {e}")))?;
     // Only an activities pipeline stores its rows as activities; the others' are shown.
     let activities = plan.kind() == PipelineType::Activities;
-    let mut sink = StoreSink::new(caller.tenant.clone(), execution, errors).inline(
+    let mut sink = StoreSink::new(caller.tenant.clone(), execution, errors)?.inline(
         plan.outputs()
             .iter()
             .map(|o| (o.key.clone(), o.kind))

@@ -22,7 +22,9 @@ use sifr_engine::{
     ExecutionOptions, FileSink, Fixed, MetricDays, MetricPlan, NoProgress, Outcome, PipelineType,
     Plan, SinkError, Stored, TimeUnit, ValueType, execute,
 };
-use sifr_store::segment::{SEGMENT_ROWS, Segment, SegmentBuilder, SegmentRow, activity_id};
+use sifr_store::segment::{
+    SEGMENT_ROWS, Segment, SegmentBuilder, SegmentRow, SegmentSealer, activity_id,
+};
 use sifr_store::{
     ActivityChunk, ActivityKind, AuditBlock, BlobKey, MetricScope, MetricValueRecord,
     ProcessorStore, TenantStore,
@@ -194,7 +196,7 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
     let errors = tempfile::tempfile_in(state.config.data_dir.as_path()).map_err(|e| {
         ApiError::Internal(format!("cannot create the execution's error file: {e}"))
     })?;
-    let sink = StoreSink::new(tenant.clone(), &execution, errors);
+    let sink = StoreSink::new(tenant.clone(), &execution, errors)?;
     let (outcome, sink) = evaluate(&caller, &execution, plan.clone(), input, sink).await?;
 
     tracing::info!(
@@ -409,6 +411,7 @@ pub(crate) struct StoreSink {
     pub(crate) error_lines: u64,
     /// Segments being filled, by group.
     open: HashMap<String, SegmentBuilder>,
+    sealer: SegmentSealer,
     /// Segments ready to write, and their audit records.
     sealed: Vec<Segment>,
     sealed_rows: usize,
@@ -421,7 +424,7 @@ pub(crate) struct StoreSink {
 const WRITE_BATCH_ROWS: usize = 16_384;
 
 /// Bytes of open segments at most: beyond, the fullest are sealed early (many groups).
-const OPEN_BYTES: usize = 32 << 20;
+const OPEN_BYTES: usize = 16 << 20;
 
 struct Held {
     /// Whether the rows become activities (not for data pipelines).
@@ -432,8 +435,12 @@ struct Held {
 
 impl StoreSink {
     /// Must be created on the server's runtime.
-    pub(crate) fn new(tenant: Arc<dyn TenantStore>, execution: &Execution, errors: File) -> Self {
-        Self {
+    pub(crate) fn new(
+        tenant: Arc<dyn TenantStore>,
+        execution: &Execution,
+        errors: File,
+    ) -> ApiResult<Self> {
+        Ok(Self {
             tenant,
             runtime: Handle::current(),
             tombstones: execution.is_deletion(),
@@ -442,11 +449,12 @@ impl StoreSink {
             errors: BufWriter::new(errors),
             error_lines: 0,
             open: HashMap::new(),
+            sealer: SegmentSealer::new()?,
             sealed: Vec::new(),
             sealed_rows: 0,
             audits: Vec::new(),
             held: None,
-        }
+        })
     }
 
     /// Holds the rows back until every row succeeded (then stores them when `store`), and keeps
@@ -477,8 +485,9 @@ impl StoreSink {
     fn seal(&mut self, group: &str) -> Result<(), SinkError> {
         if let Some(builder) = self.open.remove(group) {
             self.sealed_rows += builder.len();
+            let segment = self.sealer.seal(builder);
             self.sealed
-                .push(builder.seal().map_err(|e| Box::new(e) as SinkError)?);
+                .push(segment.map_err(|e| Box::new(e) as SinkError)?);
         }
         Ok(())
     }
@@ -634,6 +643,8 @@ impl ActivitySink for StoreSink {
                     open.len() >= SEGMENT_ROWS
                 }
                 None => {
+                    let mut part = part;
+                    self.sealer.recycle_into(&mut part);
                     let full = part.len() >= SEGMENT_ROWS;
                     self.open.insert(group.clone(), part);
                     full
@@ -874,6 +885,7 @@ async fn replace_aggregates(
         .map(|i| outputs[i].key.clone())
         .collect();
     let mut open: HashMap<&str, SegmentBuilder> = HashMap::new();
+    let mut sealer = SegmentSealer::new()?;
     let mut sealed = Vec::new();
     for row in rows {
         let texts: Vec<Option<String>> = std::iter::once(Some(row.date.to_string()))
@@ -903,11 +915,11 @@ async fn replace_aggregates(
         if builder.len() >= SEGMENT_ROWS
             && let Some(full) = open.remove(group)
         {
-            sealed.push(full.seal()?);
+            sealed.push(sealer.seal(full)?);
         }
     }
     for (_, builder) in open {
-        sealed.push(builder.seal()?);
+        sealed.push(sealer.seal(builder)?);
     }
     let created_at = Timestamp::now().as_millis();
     let mut segments = sealed.into_iter().peekable();
