@@ -360,7 +360,8 @@ pub(crate) struct AuditRow {
     records: Vec<u8>,
 }
 
-/// A stored segment as queries read it.
+/// A stored segment's description, as listings read it (its rows are read apart, only when
+/// needed).
 #[derive(sqlx::FromRow)]
 pub(crate) struct SegmentRow {
     id: i64,
@@ -371,13 +372,20 @@ pub(crate) struct SegmentRow {
     row_count: i64,
     min_date: i64,
     max_date: i64,
-    data: Vec<u8>,
     superseded: Option<Vec<u8>>,
 }
 
 /// The columns of [`SegmentRow`].
 const SEGMENT_COLUMNS: &str = "SELECT id, pipeline_id, group_id, execution_id, created_at, \
-     row_count, min_date, max_date, data, superseded FROM activity_segments";
+     row_count, min_date, max_date, superseded FROM activity_segments";
+
+/// A segment as scans read it: its group, rows and superseded rows.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ScannedSegment {
+    group_id: String,
+    superseded: Option<Vec<u8>>,
+    data: Vec<u8>,
+}
 
 /// The output values of a row as a JSON object (non-null values only).
 fn values_object(outputs: &[String], values: &[Option<&str>]) -> String {
@@ -420,6 +428,7 @@ where
     usize: ColumnIndex<DB::Row>,
     for<'r> ExecutionRow: FromRow<'r, DB::Row>,
     for<'r> SegmentRow: FromRow<'r, DB::Row>,
+    for<'r> ScannedSegment: FromRow<'r, DB::Row>,
     for<'q> Option<Vec<u8>>: Decode<'q, DB>,
     for<'r> MetricValueRecord: FromRow<'r, DB::Row>,
     for<'r> AuditRow: FromRow<'r, DB::Row>,
@@ -512,8 +521,8 @@ where
         for part in &chunk.segments {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO activity_segments (pipeline_id, kind, group_id, execution_id, \
-                 created_at, row_count, min_date, max_date, committed, data) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9) RETURNING id",
+                 created_at, row_count, min_date, max_date, committed) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) RETURNING id",
             )
             .bind(chunk.pipeline_id.as_str())
             .bind(kind)
@@ -523,9 +532,13 @@ where
             .bind(part.ids.len() as i64)
             .bind(part.min_date)
             .bind(part.max_date)
-            .bind(part.data.clone())
             .fetch_one(&mut *tx)
             .await?;
+            sqlx::query("INSERT INTO activity_segment_rows (segment_id, data) VALUES ($1, $2)")
+                .bind(id)
+                .bind(part.data.clone())
+                .execute(&mut *tx)
+                .await?;
             for (row, identity) in part.ids.iter().enumerate() {
                 pending[range_of(identity.id) as usize].push(Entry {
                     id: identity.id,
@@ -699,6 +712,13 @@ where
         .bind(execution_id.to_owned())
         .fetch_optional(&mut *tx)
         .await?;
+        sqlx::query(
+            "DELETE FROM activity_segment_rows WHERE segment_id IN (SELECT id FROM \
+             activity_segments WHERE execution_id = $1 AND committed = 0)",
+        )
+        .bind(execution_id.to_owned())
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM activity_segments WHERE execution_id = $1 AND committed = 0")
             .bind(execution_id.to_owned())
             .execute(&mut *tx)
@@ -739,6 +759,8 @@ where
     async fn delete_aggregates(&self, pipeline_id: &str) -> Result<()> {
         let mut tx = self.write.begin().await?;
         for statement in [
+            "DELETE FROM activity_segment_rows WHERE segment_id IN (SELECT id FROM \
+             activity_segments WHERE pipeline_id = $1 AND kind = $2)",
             "DELETE FROM activity_segments WHERE pipeline_id = $1 AND kind = $2",
             "DELETE FROM activity_keys WHERE pipeline_id = $1 AND kind = $2",
             "DELETE FROM activity_keys_pending WHERE pipeline_id = $1 AND kind = $2",
@@ -754,8 +776,6 @@ where
     }
 
     async fn activities(&self, q: &ActivityQuery) -> Result<Vec<ActivityRecord>> {
-        use futures_util::TryStreamExt;
-
         let mut query = QueryBuilder::<DB>::new(SEGMENT_COLUMNS);
         query
             .push(" WHERE committed = 1 AND group_id = ")
@@ -787,8 +807,8 @@ where
         let mut skip = q.offset;
         let limit = q.limit.unwrap_or(u64::MAX);
         let mut records = Vec::new();
-        let mut segments = query.build_query_as::<SegmentRow>().fetch(&self.read);
-        while let Some(part) = segments.try_next().await? {
+        let segments = query.build_query_as::<SegmentRow>().fetch_all(&self.read).await?;
+        for part in segments {
             if records.len() as u64 >= limit {
                 break;
             }
@@ -806,7 +826,13 @@ where
                     continue;
                 }
             }
-            let decoded = Decoded::new(&part.data)?;
+            let data: Vec<u8> = sqlx::query_scalar(
+                "SELECT data FROM activity_segment_rows WHERE segment_id = $1",
+            )
+            .bind(part.id)
+            .fetch_one(&self.read)
+            .await?;
+            let decoded = Decoded::new(&data)?;
             decoded.rows(|n, row| {
                 if segment::is_set(bits, n) || !selected(q, &row) || records.len() as u64 >= limit {
                     return Ok(());
@@ -848,14 +874,14 @@ where
     ) -> Result<()> {
         use futures_util::TryStreamExt;
 
-        let mut query = QueryBuilder::<DB>::new(SEGMENT_COLUMNS);
-        query
-            .push(" WHERE committed = 1 AND pipeline_id = ")
-            .push_bind(pipeline_id.to_owned())
-            .push(" AND kind = ")
-            .push_bind(kind as i64)
-            .push(" ORDER BY id");
-        let mut segments = query.build_query_as::<SegmentRow>().fetch(&self.read);
+        let mut segments = sqlx::query_as::<DB, ScannedSegment>(
+            "SELECT s.group_id, s.superseded, r.data FROM activity_segments s \
+             JOIN activity_segment_rows r ON r.segment_id = s.id \
+             WHERE s.committed = 1 AND s.pipeline_id = $1 AND s.kind = $2 ORDER BY s.id",
+        )
+        .bind(pipeline_id.to_owned())
+        .bind(kind as i64)
+        .fetch(&self.read);
         let mut values: Vec<Option<&str>> = Vec::with_capacity(outputs.len());
         while let Some(part) = segments.try_next().await? {
             let decoded = Decoded::new(&part.data)?;

@@ -22,14 +22,19 @@ CREATE TABLE activity_segments (
     max_date BIGINT NOT NULL,
     -- 1 once the execution committed its versions: until then no query sees them
     committed BIGINT NOT NULL,
-    -- the rows, zstd-compressed (layout in the store's segment module)
-    data BYTEA NOT NULL,
     -- one bit per row that is no longer its activity's latest version
     superseded BYTEA
 );
 CREATE INDEX activity_segments_by_group ON activity_segments (group_id, pipeline_id, kind, id);
 CREATE INDEX activity_segments_by_pipeline ON activity_segments (pipeline_id, kind, id);
 CREATE INDEX activity_segments_by_execution ON activity_segments (execution_id, kind);
+
+-- A segment's rows, zstd-compressed (layout in the store's segment module); apart from the
+-- segment's description so that committing and superseding rewrite small rows only.
+CREATE TABLE activity_segment_rows (
+    segment_id BIGINT NOT NULL PRIMARY KEY,
+    data BYTEA NOT NULL
+);
 
 -- The identity index: per pipeline, kind and block of activity numbers, the sorted entries
 -- (activity number, latest version, check hash) of every activity stored.
