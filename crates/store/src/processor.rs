@@ -807,7 +807,10 @@ where
         let mut skip = q.offset;
         let limit = q.limit.unwrap_or(u64::MAX);
         let mut records = Vec::new();
-        let segments = query.build_query_as::<SegmentRow>().fetch_all(&self.read).await?;
+        let segments = query
+            .build_query_as::<SegmentRow>()
+            .fetch_all(&self.read)
+            .await?;
         for part in segments {
             if records.len() as u64 >= limit {
                 break;
@@ -826,12 +829,11 @@ where
                     continue;
                 }
             }
-            let data: Vec<u8> = sqlx::query_scalar(
-                "SELECT data FROM activity_segment_rows WHERE segment_id = $1",
-            )
-            .bind(part.id)
-            .fetch_one(&self.read)
-            .await?;
+            let data: Vec<u8> =
+                sqlx::query_scalar("SELECT data FROM activity_segment_rows WHERE segment_id = $1")
+                    .bind(part.id)
+                    .fetch_one(&self.read)
+                    .await?;
             let decoded = Decoded::new(&data)?;
             decoded.rows(|n, row| {
                 if segment::is_set(bits, n) || !selected(q, &row) || records.len() as u64 >= limit {

@@ -76,6 +76,25 @@ pub(crate) struct ConnectorBody {
     pub parameters: Vec<ConnectorParameter>,
 }
 
+impl ConnectorBody {
+    /// Those of `names` the connector does not declare.
+    pub(crate) fn undeclared<'a>(&self, names: impl Iterator<Item = &'a String>) -> Vec<&'a str> {
+        names
+            .filter(|name| !self.parameters.iter().any(|p| &p.name == *name))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The declared parameters' names, for messages.
+    pub(crate) fn parameter_names(&self) -> String {
+        self.parameters
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ConnectorView {
     #[serde(flatten)]

@@ -214,23 +214,13 @@ async fn check_connectors(caller: &Caller, config: Option<&ConnectorConfig>) -> 
             )));
         }
         let overrides = used.parameters.as_ref();
-        let undeclared: Vec<&str> = overrides
-            .into_iter()
-            .flat_map(|p| p.keys())
-            .filter(|k| !connector.parameters.iter().any(|d| &d.name == *k))
-            .map(String::as_str)
-            .collect();
+        let undeclared = connector.undeclared(overrides.into_iter().flat_map(|p| p.keys()));
         if !undeclared.is_empty() {
             return Err(bad(format!(
                 "Connector {} does not declare the parameters [{}]; it takes [{}].",
                 used.name,
                 undeclared.join(", "),
-                connector
-                    .parameters
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                connector.parameter_names()
             )));
         }
         if expected == ConnectorType::Input {

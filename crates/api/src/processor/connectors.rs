@@ -48,26 +48,12 @@ impl InputConnector {
         let used = config.and_then(|c| c.input.first());
         let name = used.map_or(CSV_CONNECTOR, |u| u.name.as_str());
         let (_, connector) = connectors::find(caller, name).await?;
-        let declared = |key: &str| connector.parameters.iter().any(|p| p.name == key);
-        let takes = || {
-            connector
-                .parameters
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let unknown: Vec<&str> = overrides
-            .into_iter()
-            .flat_map(Map::keys)
-            .filter(|k| !declared(k))
-            .map(String::as_str)
-            .collect();
+        let unknown = connector.undeclared(overrides.into_iter().flat_map(Map::keys));
         if !unknown.is_empty() {
             return Err(ApiError::BadRequest(format!(
                 "connectorOverrides sets [{}], which connector {name} does not declare; it takes [{}].",
                 unknown.join(", "),
-                takes()
+                connector.parameter_names()
             )));
         }
         let mut parameters = Map::new();
@@ -78,7 +64,7 @@ impl InputConnector {
         }
         let configured = used.and_then(|u| u.parameters.as_ref());
         for (key, value) in configured.into_iter().chain(overrides).flatten() {
-            if declared(key) {
+            if connector.parameters.iter().any(|p| &p.name == key) {
                 parameters.insert(key.clone(), value.clone());
             }
         }
