@@ -85,14 +85,14 @@ fn expand(text: &[u8]) -> std::io::Result<Vec<u8>> {
             let header = lines
                 .next()
                 .ok_or_else(|| invalid("a compact audit block without its header".into()))?;
-            let (start, inputs, outputs): (String, Vec<String>, Vec<String>) =
-                serde_json::from_slice(header)
-                    .map_err(|e| invalid(format!("compact audit header: {e}")))?;
+            let (start, inputs, outputs, echoes): Header = serde_json::from_slice(header)
+                .map_err(|e| invalid(format!("compact audit header: {e}")))?;
             layout = Some(Layout {
                 format: AuditFormat::Compact,
                 start: start.into_bytes(),
                 inputs: inputs.into_iter().map(String::into_bytes).collect(),
                 outputs: outputs.into_iter().map(String::into_bytes).collect(),
+                echoes: echoes.into_iter().map(|e| e.map(Arc::from)).collect(),
             });
             fragments.clear();
             continue;
@@ -112,15 +112,27 @@ fn expand(text: &[u8]) -> std::io::Result<Vec<u8>> {
                     .map_err(|e| invalid(format!("compact audit record: {e}")))?;
             let inputs = inputs.iter().map(|(p, v)| (*p, v as &dyn Display));
             let mut records = Vec::with_capacity(outputs.len());
-            for (fragment, failed, text) in &outputs {
-                let recorded = match usize::try_from(*fragment) {
+            for (i, output) in outputs.iter().enumerate() {
+                let (fragment, failed, text, echoed) = match output {
+                    CompactOutput::Evaluated(f, failed, text) => (*f, *failed, text, None),
+                    CompactOutput::Echo(f, failed, text, value) => (*f, *failed, text, Some(value)),
+                };
+                let recorded = match usize::try_from(fragment) {
                     Ok(n) => Some(fragments.get(n).map(|f| &f[..]).ok_or_else(|| {
                         invalid(format!("compact audit record names fragment {n}"))
                     })?),
                     Err(_) => None,
                 };
+                let echo = match (echoed, layout.echoes.get(i).and_then(Option::as_deref)) {
+                    (Some(value), Some(key)) => Some((key, value as &dyn Display)),
+                    (Some(_), None) => {
+                        return Err(invalid(format!("compact audit output {i} is no echo")));
+                    }
+                    (None, _) => None,
+                };
                 records.push(OutputText {
                     recorded,
+                    echo,
                     outcome: match failed {
                         0 => Ok(text as &dyn Display),
                         _ => Err(text.as_str()),
@@ -148,8 +160,20 @@ struct FragmentLine {
     f: String,
 }
 
-/// `[row, [[parameter, value]...], row identifier, [[fragment or -1, failed, text]...]]`
-type CompactRow = (u64, Vec<(usize, String)>, String, Vec<(i64, u8, String)>);
+/// `[row, [[parameter, value]...], row identifier, [output...]]`
+type CompactRow = (u64, Vec<(usize, String)>, String, Vec<CompactOutput>);
+
+/// The execution's record start, the parameters' and outputs' heads, and each output's echo key.
+type Header = (String, Vec<String>, Vec<String>, Vec<Option<String>>);
+
+/// One output of a compact record: `[fragment or -1, failed, text]`, or, for an output that
+/// echoes a parameter, `[-1, failed, text, the parameter's value]`.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum CompactOutput {
+    Echo(i64, u8, String, String),
+    Evaluated(i64, u8, String),
+}
 
 /// A value serialised as its text, without an intermediate string.
 struct Shown<'a>(&'a dyn Display);
@@ -222,6 +246,9 @@ pub(crate) struct Layout {
     inputs: Vec<Vec<u8>>,
     /// Per output: `{"index":<i>,"name":"<key>","formula":"<formula>"`
     outputs: Vec<Vec<u8>>,
+    /// Per output whose formula is one parameter: the key its evaluation records the
+    /// parameter's value under, so the record is written without evaluating the formula.
+    pub(crate) echoes: Vec<Option<Arc<str>>>,
 }
 
 impl Layout {
@@ -263,6 +290,7 @@ impl Layout {
             start,
             inputs,
             outputs,
+            echoes: vec![None; plan.outputs().len()],
         }
     }
 
@@ -273,6 +301,7 @@ impl Layout {
             text(&self.start),
             self.inputs.iter().map(|b| text(b)).collect::<Vec<_>>(),
             self.outputs.iter().map(|b| text(b)).collect::<Vec<_>>(),
+            self.echoes.iter().map(|e| e.as_deref()).collect::<Vec<_>>(),
         );
         // Serialising strings into a Vec cannot fail.
         serde_json::to_vec(&header).unwrap_or_default()
@@ -282,12 +311,16 @@ impl Layout {
 /// One output of a record: what its evaluation recorded, and its result or error.
 pub(crate) struct OutputRecord<'a> {
     pub recorded: Option<&'a Arc<Fragment>>,
+    /// An output echoing a parameter: the parameter's value (its key is the layout's echo).
+    pub echo: Option<&'a dyn Display>,
     pub outcome: Result<&'a dyn Display, &'a str>,
 }
 
-/// One output of a record as rendered: the fragment's text, and the result or error.
+/// One output of a record as rendered: the fragment's text or the echoed parameter (key and
+/// value), and the result or error.
 struct OutputText<'a> {
     recorded: Option<&'a [u8]>,
+    echo: Option<(&'a str, &'a dyn Display)>,
     outcome: Result<&'a dyn Display, &'a str>,
 }
 
@@ -319,6 +352,13 @@ fn render<'a>(
         out.extend_from_slice(&layout.outputs[i]);
         if let Some(fragment) = output.recorded {
             out.extend_from_slice(fragment);
+        }
+        if let Some((key, value)) = output.echo {
+            out.extend_from_slice(br#","evaluated":{"#);
+            json_string(out, &key);
+            out.push(b':');
+            json_string(out, value);
+            out.push(b'}');
         }
         match output.outcome {
             Ok(result) => {
@@ -383,7 +423,7 @@ impl<'c> AuditWriter<'c> {
     /// Appends the record of row `row`: `inputs` are (parameter index, value) in input order.
     pub(crate) fn push<'a>(
         &mut self,
-        layout: &Layout,
+        layout: &'a Layout,
         row: u64,
         inputs: impl Iterator<Item = (usize, &'a dyn Display)>,
         row_identifier: &str,
@@ -396,8 +436,9 @@ impl<'c> AuditWriter<'c> {
                 row,
                 inputs,
                 row_identifier,
-                outputs.map(|o| OutputText {
+                outputs.enumerate().map(|(i, o)| OutputText {
                     recorded: o.recorded.map(|f| &f.0[..]),
+                    echo: o.echo.zip(layout.echoes[i].as_deref()).map(|(v, k)| (k, v)),
                     outcome: o.outcome,
                 }),
             ),
@@ -437,6 +478,10 @@ impl<'c> AuditWriter<'c> {
                     match output.outcome {
                         Ok(result) => json_string(&mut line, result),
                         Err(message) => json_string(&mut line, &message),
+                    }
+                    if let Some(value) = output.echo {
+                        line.push(b',');
+                        json_string(&mut line, value);
                     }
                     line.push(b']');
                 }

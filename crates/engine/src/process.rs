@@ -225,7 +225,9 @@ impl<'a> Evaluator<'a> {
             // Each thread holds its own copy, so rows do not contend on one reference count.
             context: Arc::from(group_context),
             layout: audit_ids.map(|(pipeline, execution, format)| {
-                Layout::new(plan, pipeline, execution, format)
+                let mut layout = Layout::new(plan, pipeline, execution, format);
+                layout.echoes = echo_keys(plan, session);
+                layout
             }),
             compressor: None,
             params: vec![Value::Null; plan.schema().len()],
@@ -498,6 +500,10 @@ impl<'a> Evaluator<'a> {
                 row_id.as_deref().unwrap_or_default(),
                 (0..plan.outputs().len()).map(|i| audit::OutputRecord {
                     recorded: self.audits[i].as_ref(),
+                    echo: layout.echoes[i].as_ref().and_then(|_| {
+                        let slot = plan.outputs()[i].parameter?;
+                        Some(&params[slot] as &dyn std::fmt::Display)
+                    }),
                     outcome: match &self.failures[i] {
                         None => Ok(&self.values[i]),
                         Some(message) => Err(message),
@@ -526,9 +532,11 @@ impl<'a> Evaluator<'a> {
             ..
         } = self;
         let auditing = layout.is_some();
-        // A formula that only names a parameter has the parameter's value; audits take the
-        // general path, which records it.
-        if let (Some(slot), false) = (plan.outputs()[i].parameter, auditing) {
+        // A formula that only names a parameter has the parameter's value; its audit record
+        // echoes the parameter under the key its evaluation would record.
+        if let Some(slot) = plan.outputs()[i].parameter
+            && layout.as_ref().is_none_or(|l| l.echoes[i].is_some())
+        {
             return (Ok(params[slot].clone()), None);
         }
         let cache = &mut memo[i];
@@ -552,6 +560,46 @@ impl<'a> Evaluator<'a> {
         cache.insert(hash, key, result.clone(), audit.clone());
         (result, audit)
     }
+}
+
+/// Per output whose formula only names a parameter: the key under which evaluating it records
+/// the parameter's value, found by evaluating it once (`None` when the evaluation records
+/// anything else, which then takes the general path).
+fn echo_keys(plan: &Plan, session: &Session) -> Vec<Option<Arc<str>>> {
+    plan.outputs()
+        .iter()
+        .enumerate()
+        .map(|(i, output)| {
+            let slot = output.parameter?;
+            let mut params = vec![Value::Null; plan.schema().len()];
+            params[slot] = Value::str("probe");
+            let values = vec![Value::Null; i];
+            let refs = EarlierOutputs {
+                plan,
+                values: &values,
+            };
+            let mut audit = Audit::default();
+            let audited = output.program.evaluate_audited(
+                session,
+                Row {
+                    params: &params,
+                    refs: &refs,
+                },
+                &mut audit,
+            );
+            let plain = audit.activities.is_empty()
+                && audit.calculations.is_empty()
+                && audit.reference_datasets.is_empty();
+            match (audited, audit.evaluated.as_slice()) {
+                (Ok(Value::Str(value)), [(key, text)])
+                    if plain && &*value == "probe" && text == "probe" =>
+                {
+                    Some(key.clone())
+                }
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 fn run(

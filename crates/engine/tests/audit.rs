@@ -125,6 +125,70 @@ fn compact_audit_blocks_expand_into_the_same_records() {
     );
 }
 
+/// An output whose formula only names a parameter is not evaluated when auditing; its record
+/// still shows the evaluation SIF recorded: the parameter's value under its reference.
+#[test]
+fn outputs_naming_a_parameter_record_its_value() {
+    let (_dir, resources) = walkthrough_resources();
+    let mut definition = walkthrough_pipeline();
+    let transforms = definition["transformer"]["transforms"]
+        .as_array_mut()
+        .unwrap();
+    for (key, formula, kind) in [
+        ("fuel_name", " :fuel ", "string"),
+        ("therms_read", ":therms", "number"),
+        ("row", ":___row_number___", "number"),
+    ] {
+        let index = transforms.len();
+        transforms.push(serde_json::json!({"index": index, "formula": formula,
+            "outputs": [{"index": 0, "key": key, "type": kind}]}));
+    }
+    let plan = Plan::new(pipeline(definition), resources.metrics()).unwrap();
+    let input = "date,group,fuel,Therms\n1/3/2022,/usa/co1/sub1,natural gas,100.50\n";
+    let run = |audit_format| {
+        let (_dir, resources) = walkthrough_resources();
+        let audits = Run {
+            audit: true,
+            audit_format,
+            ..Run::default()
+        }
+        .execute(&plan, input.as_bytes(), resources)
+        .unwrap()
+        .0
+        .audits;
+        zstd_lines(&audits)
+    };
+    let lines = run(AuditFormat::Lines);
+    assert_eq!(run(AuditFormat::Compact), lines);
+    let record: Json = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    let outputs = record["outputs"].as_array().unwrap();
+    let evaluated = |key: &str| {
+        outputs
+            .iter()
+            .find(|o| o["name"] == key)
+            .map(|o| (o["evaluated"].clone(), o["result"].clone()))
+            .unwrap()
+    };
+    assert_eq!(
+        evaluated("fuel_name"),
+        (
+            serde_json::json!({":fuel": "natural gas"}),
+            Json::from("natural gas")
+        )
+    );
+    assert_eq!(
+        evaluated("therms_read"),
+        (serde_json::json!({":therms": "100.5"}), Json::from("100.5"))
+    );
+    assert_eq!(
+        evaluated("row"),
+        (
+            serde_json::json!({":___row_number___": "1"}),
+            Json::from("1")
+        )
+    );
+}
+
 fn zstd_lines(frames: &[u8]) -> String {
     let batch = sifr_engine::AuditBatch {
         records: 0,
