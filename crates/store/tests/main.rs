@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod activity_segments;
 mod aggregation_jobs;
 mod concurrency;
 mod resources;
