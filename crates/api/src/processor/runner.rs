@@ -307,9 +307,17 @@ pub(crate) async fn finish(
     execution.record_outcome(outcome);
     execution.status = Status::CalculatingMetrics;
     execution.save(processor).await?;
-    let committed = processor
+    let committed = match processor
         .commit_activities(&execution.pipeline_id, ActivityKind::Raw, &execution.id)
-        .await?;
+        .await
+    {
+        Ok(committed) => committed,
+        Err(e) => {
+            // Nothing was committed: the written versions would only take room.
+            processor.discard_uncommitted(&execution.id).await?;
+            return Err(e.into());
+        }
+    };
     let only_new = committed.created == committed.versions;
     update_aggregates_and_metrics(caller, plan, execution, outcome, only_new).await?;
     conclude(processor, execution).await
