@@ -55,8 +55,9 @@ pub enum AuditFormat {
 /// The first line of a compact block; the next holds the block's [`Layout`].
 const COMPACT_MAGIC: &[u8] = b"\x1esifr-audit-compact 1";
 
-/// A compact line that brings in the next numbered evaluation fragment.
-const FRAGMENT_PREFIX: &[u8] = br#"{"f":"#;
+/// The first byte of a compact line that brings in the next numbered evaluation fragment, as
+/// is (fragments are JSON text, which never holds a raw line break).
+const FRAGMENT_MARK: u8 = 0x1f;
 
 /// The audit records of one chunk: JSON lines, compressed as one zstd frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,10 +103,8 @@ fn expand(text: &[u8]) -> std::io::Result<Vec<u8>> {
             out.push(b'\n');
             continue;
         };
-        if line.starts_with(FRAGMENT_PREFIX) {
-            let FragmentLine { f } = serde_json::from_slice(line)
-                .map_err(|e| invalid(format!("compact audit fragment: {e}")))?;
-            fragments.push(f.into_bytes().into_boxed_slice());
+        if let Some((&FRAGMENT_MARK, fragment)) = line.split_first() {
+            fragments.push(fragment.into());
         } else if line.first() == Some(&b'[') {
             let (row, inputs, row_identifier, outputs): CompactRow =
                 serde_json::from_slice(line)
@@ -114,6 +113,9 @@ fn expand(text: &[u8]) -> std::io::Result<Vec<u8>> {
             let mut records = Vec::with_capacity(outputs.len());
             for (i, output) in outputs.iter().enumerate() {
                 let (fragment, failed, text, echoed) = match output {
+                    CompactOutput::Evaluated(ECHOES_RESULT, failed, text) => {
+                        (-1, *failed, text, Some(text))
+                    }
                     CompactOutput::Evaluated(f, failed, text) => (*f, *failed, text, None),
                     CompactOutput::Echo(f, failed, text, value) => (*f, *failed, text, Some(value)),
                 };
@@ -155,10 +157,8 @@ fn expand(text: &[u8]) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-#[derive(serde::Deserialize)]
-struct FragmentLine {
-    f: String,
-}
+/// A compact output whose echoed parameter value is its text.
+const ECHOES_RESULT: i64 = -2;
 
 /// `[row, [[parameter, value]...], row identifier, [output...]]`
 type CompactRow = (u64, Vec<(usize, String)>, String, Vec<CompactOutput>);
@@ -167,7 +167,8 @@ type CompactRow = (u64, Vec<(usize, String)>, String, Vec<CompactOutput>);
 type Header = (String, Vec<String>, Vec<String>, Vec<Option<String>>);
 
 /// One output of a compact record: `[fragment or -1, failed, text]`, or, for an output that
-/// echoes a parameter, `[-1, failed, text, the parameter's value]`.
+/// echoes a parameter, `[-1, failed, text, the parameter's value]` (`[-2, failed, text]` when
+/// the value is the text).
 #[derive(serde::Deserialize)]
 #[serde(untagged)]
 enum CompactOutput {
@@ -467,21 +468,29 @@ impl<'c> AuditWriter<'c> {
                             let next = held.len() as i64;
                             *numbers.entry(Arc::as_ptr(fragment)).or_insert_with(|| {
                                 held.push(fragment.clone());
-                                out.extend_from_slice(FRAGMENT_PREFIX);
-                                json_string(out, &String::from_utf8_lossy(&fragment.0));
-                                out.extend_from_slice(b"}\n");
+                                out.push(FRAGMENT_MARK);
+                                out.extend_from_slice(&fragment.0);
+                                out.push(b'\n');
                                 next
                             })
                         }
                     };
+                    let marker = line.len() + 1;
                     let _ = write!(line, "[{fragment},{},", u8::from(output.outcome.is_err()));
+                    let result = line.len();
                     match output.outcome {
                         Ok(result) => json_string(&mut line, result),
                         Err(message) => json_string(&mut line, &message),
                     }
                     if let Some(value) = output.echo {
+                        let echo = line.len() + 1;
                         line.push(b',');
                         json_string(&mut line, value);
+                        // Usually the parameter's value is the result: `-2` says so.
+                        if fragment == -1 && line[echo..] == line[result..echo - 1] {
+                            line.truncate(echo - 1);
+                            line[marker..marker + 2].copy_from_slice(b"-2");
+                        }
                     }
                     line.push(b']');
                 }

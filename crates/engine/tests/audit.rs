@@ -138,6 +138,8 @@ fn outputs_naming_a_parameter_record_its_value() {
         ("fuel_name", " :fuel ", "string"),
         ("therms_read", ":therms", "number"),
         ("row", ":___row_number___", "number"),
+        // Not a number: the stored cell is an error, the record still shows the parameter.
+        ("fuel_number", ":fuel", "number"),
     ] {
         let index = transforms.len();
         transforms.push(serde_json::json!({"index": index, "formula": formula,
@@ -187,6 +189,12 @@ fn outputs_naming_a_parameter_record_its_value() {
             Json::from("1")
         )
     );
+    let failed = outputs.iter().find(|o| o["name"] == "fuel_number").unwrap();
+    assert_eq!(
+        failed["evaluated"],
+        serde_json::json!({":fuel": "natural gas"})
+    );
+    assert!(failed["errorMessage"].is_string(), "{failed}");
 }
 
 fn zstd_lines(frames: &[u8]) -> String {
