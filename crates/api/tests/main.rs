@@ -16,6 +16,7 @@ mod pipelines;
 mod processor;
 mod processor_aggregations;
 mod processor_downloads;
+mod processor_resume;
 mod processor_types;
 mod referencedatasets;
 mod sharing;

@@ -30,13 +30,20 @@ impl Default for Options {
     }
 }
 
+/// A started server, and whether its store was created by this start.
+struct Started {
+    first: bool,
+    running: TestServer,
+}
+
 pub struct TestServer {
     pub backend: &'static str,
     pub address: SocketAddr,
     pub client: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), sifr_api::ServerError>>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+    options: Options,
     postgres: Option<(String, String)>,
 }
 
@@ -71,9 +78,36 @@ pub async fn servers(options: Options) -> Vec<TestServer> {
 
 impl TestServer {
     async fn start(backend: &'static str, database_url: Option<String>, options: Options) -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().expect("temporary directory");
         let prefix = format!("ht_{}", random_name(10));
+        let server = Self::serve(backend, dir, database_url.map(|u| (u, prefix)), options).await;
+        assert!(
+            server.first,
+            "a fresh store gets its default tenant, with the configured password"
+        );
+        server.running
+    }
+
+    /// Stops the server (if it runs) and starts another on the same data, as after a stop of
+    /// the process.
+    pub async fn restart(mut self) -> Self {
+        self.stop().await;
+        let postgres = self.postgres.take();
+        let server = Self::serve(self.backend, self.dir, postgres, self.options).await;
+        server.running
+    }
+
+    async fn serve(
+        backend: &'static str,
+        dir: tempfile::TempDir,
+        postgres: Option<(String, String)>,
+        options: Options,
+    ) -> Started {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (database_url, prefix) = match &postgres {
+            Some((url, prefix)) => (Some(url.clone()), prefix.clone()),
+            None => (None, format!("ht_{}", random_name(10))),
+        };
         let config = Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: dir.path().to_owned(),
@@ -85,37 +119,47 @@ impl TestServer {
             body_limit: options.body_limit,
             token_ttl_seconds: options.token_ttl_seconds,
             jwt_secret: Some(JWT_SECRET.into()),
-            oidc: options.oidc,
+            oidc: options.oidc.clone(),
             operator_token: Some(OPERATOR_TOKEN.into()),
             shutdown_grace_seconds: 5,
             ..Config::default()
         };
         let server = Server::build(config).await.expect("build server");
-        let created = server
+        let first = server
             .first_start()
-            .expect("a fresh store gets its default tenant");
-        assert!(
-            created.generated_password.is_none(),
-            "the configured password is used"
-        );
+            .is_some_and(|created| created.generated_password.is_none());
         let address = server.local_addr();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(server.run_until_stopped(async move {
             let _ = stopped.await;
         }));
-        TestServer {
-            backend,
-            address,
-            client: reqwest::Client::new(),
-            stop: Some(stop),
-            task: Some(task),
-            _dir: dir,
-            postgres: database_url.map(|url| (url, prefix)),
+        Started {
+            first,
+            running: TestServer {
+                backend,
+                address,
+                client: reqwest::Client::new(),
+                stop: Some(stop),
+                task: Some(task),
+                dir,
+                options,
+                postgres,
+            },
         }
     }
 
-    /// Stops the server gracefully and drops its PostgreSQL schemas.
-    pub async fn finish(mut self) {
+    /// The data directory (the SQLite databases).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// The PostgreSQL URL and schema prefix, on PostgreSQL.
+    pub fn postgres(&self) -> Option<&(String, String)> {
+        self.postgres.as_ref()
+    }
+
+    /// Stops the server gracefully (its data stays, for [`restart`](Self::restart)).
+    pub async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -124,6 +168,11 @@ impl TestServer {
                 .expect("server task")
                 .expect("server stops cleanly");
         }
+    }
+
+    /// Stops the server gracefully and drops its PostgreSQL schemas.
+    pub async fn finish(mut self) {
+        self.stop().await;
         if let Some((url, prefix)) = self.postgres.take() {
             use sqlx::Connection;
             let mut conn = sqlx::PgConnection::connect(&url)
