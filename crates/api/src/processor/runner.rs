@@ -550,8 +550,8 @@ impl ChunkEncoder for Stager {
             errors.clear();
             for (output, value) in outputs.iter().zip(row.values) {
                 let start = text.len();
-                let stored = !self.tombstones && write_stored_text(&mut text, value);
-                ranges.push(stored.then_some((start, text.len())));
+                let written = write_stored_text(&mut text, value);
+                ranges.push(written.then_some((start, text.len())));
                 if let (false, Stored::Error(message)) = (self.tombstones, value) {
                     errors.push(if errors.is_empty() { '{' } else { ',' });
                     push_json_str(&mut errors, &output.key);
@@ -562,14 +562,15 @@ impl ChunkEncoder for Stager {
             if !errors.is_empty() {
                 errors.push('}');
             }
-            let values: Vec<Option<&str>> =
-                ranges.iter().map(|r| r.map(|(a, b)| &text[a..b])).collect();
-            // Unique keys are read from the values even of a deletion, whose values are not kept.
-            let mut key_texts: [String; 5] = Default::default();
+            let text_of = |i: usize| ranges[i].map(|(a, b)| &text[a..b]);
+            // A deletion keeps no values; its unique keys still identify its activities.
+            let values: Vec<Option<&str>> = (0..outputs.len())
+                .map(|i| if self.tombstones { None } else { text_of(i) })
+                .collect();
+            let mut keys5 = [""; 5];
             for (slot, &i) in unique.iter().enumerate().take(5) {
-                key_texts[slot] = stored_text(&row.values[i]).unwrap_or_default();
+                keys5[slot] = text_of(i).unwrap_or_default();
             }
-            let keys5: [&str; 5] = std::array::from_fn(|i| key_texts[i].as_str());
             let date = row.info.date.unwrap_or_default();
             let group = row.group.as_ref();
             let number = row.info.group as usize;
