@@ -347,7 +347,7 @@ const AGGREGATION_JOB_COLUMNS: &str =
     "SELECT id, pipeline_id, status, group_context_id, body FROM metric_aggregation_jobs";
 
 /// Marks a version as no longer its activity's latest.
-fn versions_superseded(superseded: &mut std::collections::BTreeMap<i64, Vec<usize>>, version: i64) {
+fn supersede(superseded: &mut std::collections::BTreeMap<i64, Vec<usize>>, version: i64) {
     let (segment, row) = segment::locate(version);
     superseded.entry(segment).or_default().push(row);
 }
@@ -636,7 +636,7 @@ where
                     let previous = old.next_if(|e| e.id == latest.id);
                     match previous {
                         None => committed.created += 1,
-                        Some(previous) => versions_superseded(&mut superseded, previous.version),
+                        Some(previous) => supersede(&mut superseded, previous.version),
                     }
                     for version in previous.into_iter().chain(versions) {
                         if version.check != latest.check {
@@ -648,7 +648,7 @@ where
                         }
                     }
                     for earlier in &versions[..versions.len() - 1] {
-                        versions_superseded(&mut superseded, earlier.version);
+                        supersede(&mut superseded, earlier.version);
                     }
                     merged.push(latest);
                 }
