@@ -150,6 +150,22 @@ pub async fn call(
 }
 
 /// Uploads `csv` to a new job execution and waits for its final status.
+/// The walkthrough's groups (with a second sub-group), resources and pipeline, in
+/// /usa/company; returns the pipeline's id.
+pub async fn walkthrough_pipeline(server: &TestServer, root: &str) -> String {
+    seed(server, root).await;
+    server.group(root, "/usa/company/sub2").await;
+    let pipeline = created(
+        server,
+        root,
+        "/usa/company",
+        "/pipelines/pipelines",
+        pipeline(),
+    )
+    .await;
+    pipeline["id"].as_str().expect("an id").to_owned()
+}
+
 pub async fn run_job(
     server: &TestServer,
     token: &str,
@@ -263,17 +279,7 @@ pub async fn check_metrics(server: &TestServer, token: &str, bills: &[(&str, Dec
 async fn walkthrough_from_upload_to_metrics_at_every_level() {
     for server in servers(Options::default()).await {
         let root = server.admin_token().await;
-        seed(&server, &root).await;
-        server.group(&root, "/usa/company/sub2").await;
-        let pipeline = created(
-            &server,
-            &root,
-            "/usa/company",
-            "/pipelines/pipelines",
-            pipeline(),
-        )
-        .await;
-        let pipeline_id = pipeline["id"].as_str().expect("an id").to_owned();
+        let pipeline_id = walkthrough_pipeline(&server, &root).await;
 
         // Job mode: four good bills and one with a value that is not a number.
         let done = run_job(&server, &root, &pipeline_id, &csv(&BILLS), json!({})).await;

@@ -9,9 +9,9 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::processor::{BILLS, METRIC, call, csv, per_mmbtu, pipeline, run_job};
+use crate::processor::{BILLS, METRIC, call, csv, per_mmbtu, run_job, walkthrough_pipeline};
 use crate::support::{Options, TestServer, servers};
-use crate::walkthrough::{created, decimal, seed};
+use crate::walkthrough::{created, decimal};
 
 const READER: &str = "download-reader@example.com";
 const READER_PASSWORD: &str = "reader-pass1";
@@ -129,17 +129,7 @@ async fn listed(
 async fn activity_and_metric_downloads_hold_what_the_listings_show() {
     for server in servers(Options::default()).await {
         let root = server.admin_token().await;
-        seed(&server, &root).await;
-        server.group(&root, "/usa/company/sub2").await;
-        let pipeline = created(
-            &server,
-            &root,
-            "/usa/company",
-            "/pipelines/pipelines",
-            pipeline(),
-        )
-        .await;
-        let pipeline_id = pipeline["id"].as_str().expect("an id").to_owned();
+        let pipeline_id = walkthrough_pipeline(&server, &root).await;
         let first = run_job(&server, &root, &pipeline_id, &csv(&BILLS), json!({})).await;
         let first = first["id"].as_str().expect("an id").to_owned();
         let fix = [("1/15/2023", "Natural Gas", "200", "/usa/company/sub", "m1")];
@@ -266,17 +256,7 @@ async fn activity_and_metric_downloads_hold_what_the_listings_show() {
 async fn the_audit_export_has_a_row_per_stored_version() {
     for server in servers(Options::default()).await {
         let root = server.admin_token().await;
-        seed(&server, &root).await;
-        server.group(&root, "/usa/company/sub2").await;
-        let pipeline = created(
-            &server,
-            &root,
-            "/usa/company",
-            "/pipelines/pipelines",
-            pipeline(),
-        )
-        .await;
-        let pipeline_id = pipeline["id"].as_str().expect("an id").to_owned();
+        let pipeline_id = walkthrough_pipeline(&server, &root).await;
         let executions = format!("/pipelineProcessor/pipelines/{pipeline_id}/executions");
 
         // An execution still waiting for its input has no audit records yet.

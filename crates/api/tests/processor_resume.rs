@@ -4,9 +4,9 @@
 
 use sqlx::Connection;
 
-use crate::processor::{BILLS, check_metrics, csv, per_mmbtu, pipeline, run_job};
+use crate::processor::{BILLS, check_metrics, csv, per_mmbtu, run_job, walkthrough_pipeline};
 use crate::support::{Options, TestServer, servers};
-use crate::walkthrough::{created, decimal, seed};
+use crate::walkthrough::decimal;
 
 /// Leaves the store as a stop after the commit leaves it: the execution `calculating_metrics`,
 /// no metric value stored.
@@ -59,17 +59,7 @@ async fn interrupt_after_commit(server: &TestServer, execution: &str) {
 async fn an_execution_stopped_after_its_commit_is_finished_at_restart() {
     for server in servers(Options::default()).await {
         let root = server.admin_token().await;
-        seed(&server, &root).await;
-        server.group(&root, "/usa/company/sub2").await;
-        let pipeline = created(
-            &server,
-            &root,
-            "/usa/company",
-            "/pipelines/pipelines",
-            pipeline(),
-        )
-        .await;
-        let pipeline_id = pipeline["id"].as_str().expect("an id").to_owned();
+        let pipeline_id = walkthrough_pipeline(&server, &root).await;
         // Four good bills and a bad one: the execution fails, its good rows are stored.
         let done = run_job(
             &server,

@@ -26,6 +26,12 @@ fn executions(pipeline: &str) -> String {
     format!("/pipelineProcessor/pipelines/{pipeline}/executions")
 }
 
+/// Creates a pipeline in the group; returns its id.
+async fn new_pipeline(server: &TestServer, token: &str, body: Value) -> String {
+    let pipeline = created(server, token, GROUP, "/pipelines/pipelines", body).await;
+    pipeline["id"].as_str().expect("an id").to_owned()
+}
+
 /// Waits for an execution's final status.
 async fn finished(server: &TestServer, token: &str, pipeline: &str, id: &str) -> Value {
     let path = format!("{}/{id}", executions(pipeline));
@@ -167,15 +173,7 @@ async fn impacts_pipelines_create_and_update_impacts() {
             refused.body
         );
 
-        let pipeline = created(
-            &server,
-            &root,
-            GROUP,
-            "/pipelines/pipelines",
-            impacts_pipeline(),
-        )
-        .await;
-        let id = pipeline["id"].as_str().expect("an id").to_owned();
+        let id = new_pipeline(&server, &root, impacts_pipeline()).await;
         let rows = [
             ("diesel", "2.68", "0.0001", "litre"),
             ("natural gas", "53.06", "0", "mmBtu"),
@@ -300,15 +298,7 @@ async fn reference_dataset_pipelines_publish_their_input() {
     for server in servers(Options::default()).await {
         let root = server.admin_token().await;
         groups(&server, &root).await;
-        let pipeline = created(
-            &server,
-            &root,
-            GROUP,
-            "/pipelines/pipelines",
-            dataset_pipeline(),
-        )
-        .await;
-        let id = pipeline["id"].as_str().expect("an id").to_owned();
+        let id = new_pipeline(&server, &root, dataset_pipeline()).await;
 
         let inline = server
             .call(
@@ -360,11 +350,9 @@ async fn reference_dataset_pipelines_publish_their_input() {
         assert_eq!(data, first);
 
         // LOOKUP reads the published dataset.
-        let lookup = created(
+        let lookup_id = new_pipeline(
             &server,
             &root,
-            GROUP,
-            "/pipelines/pipelines",
             json!({
                 "name": "looked up",
                 "type": "data",
@@ -377,7 +365,6 @@ async fn reference_dataset_pipelines_publish_their_input() {
             }),
         )
         .await;
-        let lookup_id = lookup["id"].as_str().expect("an id").to_owned();
         let looked_up = run_job(
             &server,
             &root,
@@ -489,15 +476,7 @@ async fn connector_overrides_apply_to_one_execution() {
     for server in servers(Options::default()).await {
         let root = server.admin_token().await;
         groups(&server, &root).await;
-        let pipeline = created(
-            &server,
-            &root,
-            GROUP,
-            "/pipelines/pipelines",
-            scaled_pipeline(),
-        )
-        .await;
-        let id = pipeline["id"].as_str().expect("an id").to_owned();
+        let id = new_pipeline(&server, &root, scaled_pipeline()).await;
         let product = |a: &str, b: &str| (decimal(a) * decimal(b)).normalize().to_string();
 
         // The pipeline's delimiter.
@@ -658,17 +637,8 @@ async fn activity_connector_reads_another_pipelines_activities() {
     for server in servers(Options::default()).await {
         let root = server.admin_token().await;
         groups(&server, &root).await;
-        let a = created(&server, &root, GROUP, "/pipelines/pipelines", readings()).await;
-        let a = a["id"].as_str().expect("an id").to_owned();
-        let b = created(
-            &server,
-            &root,
-            GROUP,
-            "/pipelines/pipelines",
-            emissions("emissions", &a),
-        )
-        .await;
-        let b = b["id"].as_str().expect("an id").to_owned();
+        let a = new_pipeline(&server, &root, readings()).await;
+        let b = new_pipeline(&server, &root, emissions("emissions", &a)).await;
 
         let first = [
             ("1/15/2023", "m1", "100"),
@@ -750,11 +720,11 @@ async fn activity_connector_reads_another_pipelines_activities() {
         // A pipeline without a source, or in a group that cannot see the source pipeline.
         let mut sourceless = emissions("sourceless", &a);
         sourceless["connectorConfig"]["input"][0]["parameters"] = json!({});
-        let sourceless = created(&server, &root, GROUP, "/pipelines/pipelines", sourceless).await;
+        let sourceless = new_pipeline(&server, &root, sourceless).await;
         let refused = server
             .call(
                 Method::POST,
-                &executions(sourceless["id"].as_str().expect("an id")),
+                &executions(&sourceless),
                 &root,
                 Some(GROUP),
                 Some(json!({})),
