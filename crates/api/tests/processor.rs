@@ -166,6 +166,28 @@ pub async fn walkthrough_pipeline(server: &TestServer, root: &str) -> String {
     pipeline["id"].as_str().expect("an id").to_owned()
 }
 
+/// The text of the file whose signed URL `POST path` answers with (in /usa/company).
+pub async fn download(server: &TestServer, token: &str, path: &str) -> String {
+    let link = call(
+        server,
+        token,
+        "/usa/company",
+        Method::POST,
+        path,
+        Some(json!({})),
+    )
+    .await;
+    server
+        .client
+        .get(link["url"].as_str().expect("a url"))
+        .send()
+        .await
+        .expect("download")
+        .text()
+        .await
+        .expect("text")
+}
+
 pub async fn run_job(
     server: &TestServer,
     token: &str,
@@ -295,24 +317,7 @@ async fn walkthrough_from_upload_to_metrics_at_every_level() {
         assert_eq!(done["pipelineVersion"], 1);
         let execution_id = done["id"].as_str().expect("an id").to_owned();
         let path = format!("/pipelineProcessor/pipelines/{pipeline_id}/executions/{execution_id}");
-        let link = call(
-            &server,
-            &root,
-            "/usa/company",
-            Method::POST,
-            &format!("{path}/errorDownloadUrl"),
-            Some(json!({})),
-        )
-        .await;
-        let errors = server
-            .client
-            .get(link["url"].as_str().expect("a url"))
-            .send()
-            .await
-            .expect("download")
-            .text()
-            .await
-            .expect("text");
+        let errors = download(&server, &root, &format!("{path}/errorDownloadUrl")).await;
         assert_eq!(errors.lines().count(), 1, "{errors}");
         assert!(
             errors.contains("lots") && errors.contains("mmbtu"),
@@ -559,24 +564,7 @@ async fn data_pipelines_produce_a_result_file() {
             "/pipelineProcessor/pipelines/{id}/executions/{}",
             done["id"].as_str().expect("an id")
         );
-        let link = call(
-            &server,
-            &root,
-            "/usa/company",
-            Method::POST,
-            &format!("{path}/outputDownloadUrl"),
-            Some(json!({})),
-        )
-        .await;
-        let result = server
-            .client
-            .get(link["url"].as_str().expect("a url"))
-            .send()
-            .await
-            .expect("download")
-            .text()
-            .await
-            .expect("text");
+        let result = download(&server, &root, &format!("{path}/outputDownloadUrl")).await;
         let mut lines = result.lines();
         assert_eq!(lines.next(), Some("product,label"));
         // Expected values worked out from the rows that parse, with decimals.

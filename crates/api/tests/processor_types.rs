@@ -10,7 +10,7 @@ use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::processor::{call, run_job};
+use crate::processor::{call, download, run_job};
 use crate::support::{Options, TestServer, servers};
 use crate::walkthrough::{created, decimal};
 
@@ -43,20 +43,6 @@ async fn finished(server: &TestServer, token: &str, pipeline: &str, id: &str) ->
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("{}: execution {id} did not finish", server.backend);
-}
-
-/// The text of a file a signed URL points at.
-async fn download(server: &TestServer, token: &str, path: &str) -> String {
-    let link = call(server, token, GROUP, Method::POST, path, Some(json!({}))).await;
-    server
-        .client
-        .get(link["url"].as_str().expect("a url"))
-        .send()
-        .await
-        .expect("download")
-        .text()
-        .await
-        .expect("text")
 }
 
 /// The execution's `result.csv`.
