@@ -11,7 +11,9 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use crate::support::{Options, TestServer, servers};
-use crate::walkthrough::{ACTIVITY, CH4, CO2, GWP_CH4, GWP_N2O, N2O, created, decimal, seed};
+use crate::walkthrough::{
+    ACTIVITY, CH4, CO2, GWP_CH4, GWP_N2O, N2O, created, decimal, number, seed,
+};
 
 pub const METRIC: &str = "ghg:scope1:combustion";
 
@@ -439,11 +441,54 @@ async fn walkthrough_from_upload_to_metrics_at_every_level() {
             None,
         )
         .await;
-        let audits = audits.as_array().expect("audits");
-        assert_eq!(audits.len(), 2);
-        let latest = &audits[1]["audits"][0];
-        assert_eq!(audits[1]["status"], "SUCCEEDED");
+        let records = audits.as_array().expect("audits");
+        assert_eq!(records.len(), 2);
+        let latest = &records[1]["audits"][0];
+        assert_eq!(records[1]["status"], "SUCCEEDED");
         assert!(latest.to_string().contains("200"), "{latest}");
+        assert!(latest.to_string().contains(CO2), "{latest}");
+
+        // Records are made again from the stored input when they are read, with the resource
+        // versions the execution used: a factor published since changes none of them.
+        let factors = call(
+            &server,
+            &root,
+            "/usa",
+            Method::GET,
+            "/impacts/activities",
+            None,
+        )
+        .await;
+        let factor = factors["activities"]
+            .as_array()
+            .expect("impacts")
+            .iter()
+            .find(|a| a["name"] == ACTIVITY)
+            .expect("the natural gas factor")["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+        let set_co2 = |value: Value| {
+            let path = format!("/impacts/activities/{factor}");
+            let body = json!({"impacts": {"ghg": {"name": "ghg", "components": {
+                "co2": {"key": "co2", "value": value, "type": "pollutant"}}}}});
+            let (server, root) = (&server, &root);
+            async move { call(server, root, "/usa", Method::PATCH, &path, Some(body)).await }
+        };
+        set_co2(json!(1234.5)).await;
+        let again = call(
+            &server,
+            &root,
+            "/usa/company/sub",
+            Method::GET,
+            &format!("/pipelineProcessor/activities/{id}/audits"),
+            None,
+        )
+        .await;
+        assert_eq!(again, audits, "{}", server.backend);
+        assert!(!again.to_string().contains("1234.5"));
+        // Later executions use the factor as it was.
+        set_co2(number(CO2)).await;
 
         // Inline: results in the response, stored when every row succeeds.
         let inline = created(

@@ -35,7 +35,8 @@ pub use audit::Audit;
 pub use compile::{CompileError, Program, Schema};
 pub use eval::{EvalError, NoRefs, Refs, Row, Session};
 pub use resources::{
-    Activity, Calculation, CalculationParameter, Component, Dataset, DatasetBuilder, Impact,
-    NoResources, ResourceError, ResourceQuery, ResourceSource, VersionSelector,
+    Activity, Calculation, CalculationParameter, Component, Dataset, DatasetBuilder, Found, Impact,
+    LookupLog, NoResources, ReplayedResources, ResourceError, ResourceQuery, ResourceSource,
+    VersionSelector,
 };
 pub use value::{InputError, InputType, Kind, Value};

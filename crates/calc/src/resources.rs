@@ -14,7 +14,9 @@ use rust_decimal::Decimal;
 use crate::lookup::PhraseIndex;
 
 /// Which version of a resource a formula asks for.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum VersionSelector {
     /// The newest version, pinned for the whole execution at its first use.
     Latest,
@@ -24,7 +26,9 @@ pub enum VersionSelector {
 }
 
 /// A look-up of a resource by name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct ResourceQuery {
     /// The name as written in the formula; names match case-insensitively.
     pub name: String,
@@ -291,6 +295,35 @@ impl PinnedResources {
         Ok(exists)
     }
 
+    /// What every look-up so far answered, for [`ReplayedResources`].
+    pub fn log(&self) -> LookupLog {
+        fn answers<T: Identified>(cache: &Cache<T>) -> Vec<(ResourceQuery, Option<Found>)> {
+            let mut all: Vec<_> = read(cache)
+                .iter()
+                .map(|(query, found)| {
+                    let found = found.as_ref().map(|f| Found {
+                        id: f.id().to_owned(),
+                        version: f.version(),
+                    });
+                    (query.clone(), found)
+                })
+                .collect();
+            all.sort_by(|a, b| a.0.cmp(&b.0));
+            all
+        }
+        let mut groups: Vec<(String, bool)> = read(&self.groups)
+            .iter()
+            .map(|(g, &exists)| (g.clone(), exists))
+            .collect();
+        groups.sort();
+        LookupLog {
+            activities: answers(&self.activities),
+            datasets: answers(&self.datasets),
+            calculations: answers(&self.calculations),
+            groups,
+        }
+    }
+
     /// Every resource version resolved so far, sorted and without repeats.
     pub fn pinned(&self) -> Vec<PinnedVersion> {
         let mut all = Vec::new();
@@ -321,6 +354,130 @@ impl PinnedResources {
         all.sort();
         all.dedup();
         all
+    }
+}
+
+/// A resource a look-up found: which one, at which version.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Found {
+    pub id: String,
+    pub version: u64,
+}
+
+/// What each look-up of an execution answered (a resource version, or nothing), so that its
+/// evaluations can be made again against the very same versions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LookupLog {
+    pub activities: Vec<(ResourceQuery, Option<Found>)>,
+    pub datasets: Vec<(ResourceQuery, Option<Found>)>,
+    pub calculations: Vec<(ResourceQuery, Option<Found>)>,
+    /// ASSIGN_TO_GROUP's checks: whether each group existed.
+    pub groups: Vec<(String, bool)>,
+}
+
+/// A versioned resource.
+trait Identified {
+    fn id(&self) -> &str;
+    fn version(&self) -> u64;
+}
+
+macro_rules! identified {
+    ($($kind:ty),*) => {$(
+        impl Identified for $kind {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn version(&self) -> u64 {
+                self.version
+            }
+        }
+    )*};
+}
+identified!(Activity, Dataset, Calculation);
+
+type Answers = HashMap<ResourceQuery, Option<Found>>;
+
+/// Answers look-ups as an earlier execution's [`LookupLog`] says they were answered: a query
+/// that found nothing finds nothing again, and a query that found a resource reads that
+/// resource at that version from `source` (an error if it is no longer there, or if the name
+/// now finds another resource). A query the log does not hold is an error.
+pub struct ReplayedResources {
+    source: Arc<dyn ResourceSource>,
+    activities: Answers,
+    datasets: Answers,
+    calculations: Answers,
+    groups: HashMap<String, bool>,
+}
+
+impl ReplayedResources {
+    pub fn new(source: Arc<dyn ResourceSource>, log: LookupLog) -> Self {
+        ReplayedResources {
+            source,
+            activities: log.activities.into_iter().collect(),
+            datasets: log.datasets.into_iter().collect(),
+            calculations: log.calculations.into_iter().collect(),
+            groups: log.groups.into_iter().collect(),
+        }
+    }
+
+    fn replay<T: Identified>(
+        &self,
+        what: &str,
+        answers: &Answers,
+        query: &ResourceQuery,
+        fetch: impl FnOnce(&ResourceQuery) -> Result<Option<Arc<T>>, ResourceError>,
+    ) -> Result<Option<Arc<T>>, ResourceError> {
+        let found = answers.get(query).ok_or_else(|| {
+            ResourceError(format!(
+                "the execution has no record of a look-up of {what} '{}'",
+                query.name
+            ))
+        })?;
+        let Some(found) = found else {
+            return Ok(None);
+        };
+        let exact = ResourceQuery {
+            version: VersionSelector::Exact(found.version),
+            ..query.clone()
+        };
+        match fetch(&exact)? {
+            Some(resource) if resource.id() == found.id => Ok(Some(resource)),
+            _ => Err(ResourceError(format!(
+                "{what} '{}' version {} ({}), which the execution used, can no longer be read",
+                query.name, found.version, found.id
+            ))),
+        }
+    }
+}
+
+impl ResourceSource for ReplayedResources {
+    fn activity(&self, query: &ResourceQuery) -> Result<Option<Arc<Activity>>, ResourceError> {
+        self.replay("impact", &self.activities, query, |q| {
+            self.source.activity(q)
+        })
+    }
+
+    fn dataset(&self, query: &ResourceQuery) -> Result<Option<Arc<Dataset>>, ResourceError> {
+        self.replay("reference dataset", &self.datasets, query, |q| {
+            self.source.dataset(q)
+        })
+    }
+
+    fn calculation(
+        &self,
+        query: &ResourceQuery,
+    ) -> Result<Option<Arc<Calculation>>, ResourceError> {
+        self.replay("calculation", &self.calculations, query, |q| {
+            self.source.calculation(q)
+        })
+    }
+
+    fn group_exists(&self, group: &str) -> Result<bool, ResourceError> {
+        self.groups.get(group).copied().ok_or_else(|| {
+            ResourceError(format!(
+                "the execution has no record of whether group '{group}' exists"
+            ))
+        })
     }
 }
 

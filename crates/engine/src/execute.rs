@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use sifr_calc::LookupLog;
 use sifr_calc::resources::PinnedVersion;
 use sifr_calc::{ResourceSource, Session};
 
@@ -130,6 +131,8 @@ pub struct Outcome {
     pub metrics: Vec<MetricRow>,
     /// The resource versions the formulas used.
     pub resources: Vec<PinnedVersion>,
+    /// What each resource look-up answered.
+    pub lookups: LookupLog,
     pub elapsed: Duration,
 }
 
@@ -313,6 +316,7 @@ pub fn execute<S: ActivitySink>(
     outcome.metrics = plan.metrics().roll_up(&totals.metric_days, &totals.groups);
     outcome.groups = totals.groups.iter().cloned().collect();
     outcome.resources = session.resources().pinned();
+    outcome.lookups = session.resources().log();
     outcome.elapsed = started.elapsed();
     sink.finish(&outcome).map_err(EngineError::Sink)?;
     Ok(outcome)

@@ -23,6 +23,8 @@ pub struct InputChunk {
     /// End offset of each cell in `text`, row after row.
     ends: Vec<u32>,
     rows: Vec<InputRow>,
+    /// Bytes of input consumed before this chunk (CSV: where its first record starts).
+    pub start_byte: u64,
     /// Bytes of input consumed up to the end of this chunk.
     pub end_byte: u64,
     /// Rows left out without an error (the CSV connector's `skipParsingErrors`).
@@ -52,6 +54,7 @@ impl InputChunk {
             text: String::new(),
             ends: Vec::new(),
             rows: Vec::new(),
+            start_byte: 0,
             end_byte: 0,
             skipped_rows: 0,
             empty_cells: EmptyCells::default(),
@@ -142,7 +145,8 @@ impl<R: RowReader + ?Sized> RowReader for Box<R> {
 /// How empty cells reach formulas and row identifiers (the CSV connector's
 /// `handleEmptyCells`). Formulas see null either way; the row identifier shows an empty cell
 /// as nothing or as `null`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum EmptyCells {
     #[default]
     EmptyString,
@@ -150,7 +154,8 @@ pub enum EmptyCells {
 }
 
 /// The CSV connector's parameters.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CsvOptions {
     pub delimiter: u8,
     pub empty_cells: EmptyCells,
@@ -282,6 +287,13 @@ impl<R: Read + Send> CsvInput<R> {
             sequence: 0,
         })
     }
+
+    /// Numbers the rows read next as if `rows` data rows came before them: for reading a part
+    /// of an input whose header was put in front of it.
+    pub fn continuing_after(mut self, rows: u64) -> Self {
+        self.rows = rows;
+        self
+    }
 }
 
 /// Bytes read from the input at a time.
@@ -294,6 +306,7 @@ impl<R: Read + Send> RowReader for CsvInput<R> {
     fn next_chunk(&mut self, max_rows: usize) -> Result<Option<InputChunk>, InputError> {
         let mut chunk = InputChunk::new(self.sequence, self.parameters.clone());
         chunk.empty_cells = self.empty_cells;
+        chunk.start_byte = self.reader.position().byte();
         while chunk.len() < max_rows && chunk.text_len() < MAX_CHUNK_TEXT {
             // Whole records are checked for UTF-8 at once, so cells need no checks of their own.
             match self.reader.read_record(&mut self.record) {

@@ -36,6 +36,7 @@ mod memo;
 pub mod metrics;
 mod plan;
 mod process;
+pub mod replay;
 pub mod resources;
 pub mod stored;
 mod validate;
@@ -53,6 +54,7 @@ pub use input::{CsvInput, CsvOptions, EmptyCells, InputChunk, InputRecord, RowRe
 pub use metrics::{MetricDays, MetricPlan, MetricRow, TimeUnit};
 pub use plan::{OutputPlan, ParameterPlan, Plan, PlanError};
 pub use process::{ChunkOutput, RowInfo, StoredRow, StoredRows};
+pub use replay::{ChunkSpan, replay_audits};
 pub use resources::FileResources;
 pub use stored::{Fixed, Stored};
 pub use validate::{MAX_UNIQUE_OUTPUTS, ROW_IDENTIFIER, ROW_NUMBER};

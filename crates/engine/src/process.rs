@@ -29,6 +29,8 @@ pub struct ChunkOutput {
     pub rows_skipped: u64,
     /// Rows not stored because of a row-level error.
     pub rows_failed: u64,
+    /// Bytes of input consumed before the chunk.
+    pub start_byte: u64,
     /// Bytes of input consumed up to the end of the chunk.
     pub end_byte: u64,
     /// The rows to store, in input order.
@@ -256,6 +258,7 @@ impl<'a> Evaluator<'a> {
             rows_read: chunk.len() as u64 + chunk.skipped_rows,
             rows_skipped: chunk.skipped_rows,
             rows_failed: 0,
+            start_byte: chunk.start_byte,
             end_byte: chunk.end_byte,
             rows: StoredRows::new(plan.outputs().len(), chunk.len()),
             errors: Vec::new(),

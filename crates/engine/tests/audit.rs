@@ -1,7 +1,10 @@
 //! Audit records: one per stored row, in row order, compressed per chunk.
 
+use std::sync::Arc;
+
 use serde_json::Value as Json;
-use sifr_engine::{AuditFormat, Plan};
+use sifr_calc::{ReplayedResources, ResourceSource};
+use sifr_engine::{AuditFormat, ChunkSpan, CsvOptions, ExecutionOptions, Plan, replay_audits};
 
 use crate::common::*;
 use crate::walkthrough::{walkthrough_pipeline, walkthrough_resources};
@@ -123,6 +126,102 @@ fn compact_audit_blocks_expand_into_the_same_records() {
         "compact {compact_text} bytes, expanded {} bytes",
         expanded.len()
     );
+}
+
+/// The records of a chunk evaluated again from its bytes of the input, with the resource
+/// versions the execution's look-ups found, are the records the execution made.
+#[test]
+fn replayed_chunks_give_the_records_the_execution_made() {
+    let (_dir, resources) = walkthrough_resources();
+    let plan = Plan::new(pipeline(walkthrough_pipeline()), resources.metrics()).unwrap();
+    // A quoted cell over two lines, a failed row and rows in two groups.
+    let mut input = String::from("date,group,fuel,Therms\n");
+    for day in 1..=25 {
+        let therms = match day % 9 {
+            0 => "x".to_owned(),
+            4 => format!("\"{day}\n\""),
+            _ => format!("{day}.25"),
+        };
+        input.push_str(&format!(
+            "1/{day}/2022,/usa/co1/sub{},natural gas,{therms}\n",
+            day % 2 + 1
+        ));
+    }
+    let (collected, outcome) = Run {
+        audit: true,
+        chunk_rows: 7,
+        ..Run::default()
+    }
+    .execute(&plan, input.as_bytes(), resources)
+    .unwrap();
+    assert_eq!(collected.spans.len(), 4);
+    let (_dir, files) = walkthrough_resources();
+    let replayed: Arc<dyn ResourceSource> = Arc::new(ReplayedResources::new(
+        Arc::new(files),
+        outcome.lookups.clone(),
+    ));
+    let options = ExecutionOptions::new("pipeline1", "execution1", "/");
+    let header_end = collected.spans[0].0 as usize;
+    assert_eq!(&input[..header_end], "date,group,fuel,Therms\n");
+    let mut records = Vec::new();
+    let mut rows_before = 0;
+    for &(start, end, rows_read) in &collected.spans {
+        let span = ChunkSpan {
+            header_end: header_end as u64,
+            start,
+            end,
+            rows_before,
+            csv: CsvOptions::default(),
+        };
+        assert_eq!(ChunkSpan::decode(&span.encode()).unwrap().unwrap(), span);
+        let rows = &input.as_bytes()[start as usize..end as usize];
+        records.extend(
+            replay_audits(
+                &plan,
+                &input.as_bytes()[..header_end],
+                rows,
+                &span,
+                replayed.clone(),
+                &options,
+            )
+            .unwrap(),
+        );
+        rows_before += rows_read;
+    }
+    let original = zstd_lines(&collected.audits);
+    // 25 rows, less two bad numbers and three numbers with a line break in them.
+    assert_eq!(original.lines().count(), 20);
+    assert_eq!(String::from_utf8(records).unwrap(), original);
+
+    // A resource version the execution used that cannot be read any more is an error, not
+    // another version's evaluation.
+    let mut stale = outcome.lookups.clone();
+    for (_, found) in &mut stale.activities {
+        if let Some(found) = found {
+            found.version += 1;
+        }
+    }
+    let (_dir, files) = walkthrough_resources();
+    let span = ChunkSpan {
+        header_end: header_end as u64,
+        start: collected.spans[0].0,
+        end: collected.spans[0].1,
+        rows_before: 0,
+        csv: CsvOptions::default(),
+    };
+    let error = replay_audits(
+        &plan,
+        &input.as_bytes()[..header_end],
+        &input.as_bytes()[span.start as usize..span.end as usize],
+        &span,
+        Arc::new(ReplayedResources::new(Arc::new(files), stale)),
+        &options,
+    );
+    let text = match error {
+        Ok(records) => String::from_utf8(records).unwrap(),
+        Err(e) => e.to_string(),
+    };
+    assert!(text.contains("can no longer be read"), "{text}");
 }
 
 /// An output whose formula only names a parameter is not evaluated when auditing; its record

@@ -54,6 +54,8 @@ pub struct Collected {
     /// Concatenated zstd frames of audit records.
     pub audits: Vec<u8>,
     pub chunks: Vec<u64>,
+    /// Per chunk: the input bytes before it, at its end, and the rows it read.
+    pub spans: Vec<(u64, u64, u64)>,
     pub finished: bool,
 }
 
@@ -78,6 +80,9 @@ impl ActivitySink for MemorySink {
     fn write(&mut self, chunk: &ChunkOutput, encoded: usize) -> Result<(), SinkError> {
         assert_eq!(encoded, chunk.rows.len(), "encoded by the engine's threads");
         self.0.chunks.push(chunk.sequence);
+        self.0
+            .spans
+            .push((chunk.start_byte, chunk.end_byte, chunk.rows_read));
         for row in chunk.rows.iter() {
             let copy = Row {
                 row: row.info.row,

@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use crate::{Result, StoreError};
 
@@ -62,6 +62,10 @@ pub trait BlobStore: Send + Sync {
 
     /// The blob under `key`, or `None` if there is none.
     async fn get(&self, key: &BlobKey) -> Result<Option<BlobReader>>;
+
+    /// At most `len` bytes of the blob under `key`, from byte `start` on (fewer where the
+    /// blob ends), or `None` if there is no blob.
+    async fn read_range(&self, key: &BlobKey, start: u64, len: u64) -> Result<Option<Vec<u8>>>;
 
     /// Removes the blob under `key`; returns whether there was one.
     async fn delete(&self, key: &BlobKey) -> Result<bool>;
@@ -155,6 +159,24 @@ impl BlobStore for LocalBlobs {
         }
     }
 
+    async fn read_range(&self, key: &BlobKey, start: u64, len: u64) -> Result<Option<Vec<u8>>> {
+        let path = self.path(key);
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(io_error("cannot open blob file", &path, error)),
+        };
+        let mut bytes = Vec::new();
+        file.seek(io::SeekFrom::Start(start))
+            .await
+            .map_err(|error| io_error("cannot read blob file", &path, error))?;
+        file.take(len)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|error| io_error("cannot read blob file", &path, error))?;
+        Ok(Some(bytes))
+    }
+
     async fn delete(&self, key: &BlobKey) -> Result<bool> {
         let path = self.path(key);
         match tokio::fs::remove_file(&path).await {
@@ -221,11 +243,25 @@ mod tests {
         let stored = blobs.put(&k, &mut &b"a,b\n1,2\n"[..]).await.expect("put");
         assert_eq!(stored, 8);
         assert_eq!(read(&blobs, &k).await.as_deref(), Some(&b"a,b\n1,2\n"[..]));
+        let range = |start, len| blobs.read_range(&k, start, len);
+        assert_eq!(
+            range(4, 2).await.expect("range").as_deref(),
+            Some(&b"1,"[..])
+        );
+        assert_eq!(
+            range(6, 9).await.expect("range").as_deref(),
+            Some(&b"2\n"[..])
+        );
+        assert_eq!(
+            range(20, 1).await.expect("range").as_deref(),
+            Some(&b""[..])
+        );
         blobs.put(&k, &mut &b"new"[..]).await.expect("replace");
         assert_eq!(read(&blobs, &k).await.as_deref(), Some(&b"new"[..]));
         assert!(blobs.delete(&k).await.expect("delete"));
         assert!(!blobs.delete(&k).await.expect("delete again"));
         assert!(read(&blobs, &k).await.is_none());
+        assert!(blobs.read_range(&k, 0, 1).await.expect("range").is_none());
     }
 
     #[tokio::test]

@@ -1,10 +1,11 @@
 //! `/activities`: the stored activities of the group in context, their history and the audit
 //! records of each version.
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use serde::Serialize;
 use serde_json::{Map, Value as JsonValue};
 use sifr_domain::{Action, Resource, authorize};
@@ -12,6 +13,7 @@ use sifr_engine::ValueType;
 use sifr_store::{ActivityQuery, ActivityRecord};
 use utoipa::ToSchema;
 
+use super::audit_source::AuditSource;
 use super::executions::Execution;
 use super::values::{json_of, timestamp};
 use crate::auth::Caller;
@@ -19,6 +21,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Query;
 use crate::pipelines::{self, Pipelines};
 use crate::resources::{Access, load};
+use crate::state::AppState;
 
 /// Rows per page unless `count` says otherwise.
 const DEFAULT_COUNT: u64 = 100;
@@ -326,6 +329,7 @@ pub(crate) struct ActivityAudit {
 )]
 pub(crate) async fn audits(
     caller: Caller,
+    State(state): State<AppState>,
     Path(id): Path<String>,
     query: Query,
 ) -> ApiResult<Json<Vec<ActivityAudit>>> {
@@ -364,12 +368,22 @@ pub(crate) async fn audits(
         }
     }
     let mut out = Vec::with_capacity(versions.len());
+    let mut sources: HashMap<String, AuditSource> = HashMap::new();
     for version in versions {
         let record = match processor
             .audit_block(&version.execution_id, version.row_number)
             .await?
         {
-            Some(block) => find_record(&block, version.row_number)?,
+            Some(block) => {
+                let source = match sources.entry(version.execution_id.clone()) {
+                    Entry::Occupied(known) => known.into_mut(),
+                    Entry::Vacant(new) => {
+                        let execution = Execution::load(processor, new.key()).await?;
+                        new.insert(AuditSource::open(&state, &caller, &execution).await?)
+                    }
+                };
+                find_record(&source.records(&block).await?, version.row_number)?
+            }
             None => None,
         };
         out.push(ActivityAudit {
@@ -384,14 +398,8 @@ pub(crate) async fn audits(
     Ok(Json(out))
 }
 
-/// The audit record of input row `row` in a compressed block.
-fn find_record(block: &[u8], row: i64) -> ApiResult<Option<JsonValue>> {
-    let lines = sifr_engine::AuditBatch {
-        records: 0,
-        compressed: block.to_vec(),
-    }
-    .decompress()
-    .map_err(|e| ApiError::Internal(format!("audit records: {e}")))?;
+/// The audit record of input row `row` among a block's records.
+fn find_record(lines: &[u8], row: i64) -> ApiResult<Option<JsonValue>> {
     let marker = format!("\"row\":{row},");
     for line in lines.split(|&b| b == b'\n') {
         let text = String::from_utf8_lossy(line);

@@ -165,6 +165,14 @@ impl Input {
         }
     }
 
+    /// How the rows are read when they are a CSV file.
+    pub(crate) fn csv_options(&self) -> Option<&CsvOptions> {
+        match self {
+            Self::File(_, options) => Some(options),
+            Self::Activities(_) => None,
+        }
+    }
+
     /// The engine's reader of the rows; made on the thread that reads them.
     pub(crate) fn reader(self, plan: &Plan) -> Result<Box<dyn RowReader>, InputError> {
         Ok(match self {

@@ -29,12 +29,12 @@ use tokio::io::AsyncReadExt;
 use tokio_util::io::StreamReader;
 use utoipa::ToSchema;
 
+use super::audit_source::AuditSource;
 use super::executions::{self, DownloadUrl, Status};
 use super::{activities, metrics};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Query;
-use crate::pipelines;
 use crate::state::AppState;
 use crate::transfers::{Direction, PublicUrl, Transfers};
 
@@ -644,15 +644,17 @@ impl AuditLayout {
     }
 }
 
-/// The CSV of an execution's audit records, [`AUDIT_BLOCKS`] compressed blocks per query.
+/// The CSV of an execution's audit records, [`AUDIT_BLOCKS`] blocks per query.
 fn audit_rows(
     tenant: Arc<dyn TenantStore>,
+    source: Arc<AuditSource>,
     execution: String,
     layout: AuditLayout,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
     let header = line(layout.header());
     let pages = stream::try_unfold(Some(0), move |sequence| {
         let tenant = tenant.clone();
+        let source = source.clone();
         let execution = execution.clone();
         let layout = layout.clone();
         async move {
@@ -665,17 +667,7 @@ fn audit_rows(
                 .await?;
             let mut lines = Lines::new();
             for block in &blocks {
-                let text = sifr_engine::AuditBatch {
-                    records: 0,
-                    compressed: block.records.clone(),
-                }
-                .decompress()
-                .map_err(|e| {
-                    ApiError::Internal(format!(
-                        "audit block {} of execution '{execution}': {e}",
-                        block.sequence
-                    ))
-                })?;
+                let text = source.records(&block.records).await?;
                 for record in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
                     let record: AuditRecord = serde_json::from_slice(record).map_err(|e| {
                         ApiError::Internal(format!(
@@ -728,9 +720,8 @@ pub(crate) async fn audit_export(
     }
     let key = audit_export_key(&caller.tenant_id, &execution.id)?;
     if state.blobs.get(&key).await?.is_none() {
-        let plan =
-            pipelines::execution_plan(&caller, &execution.pipeline_id, execution.pipeline_version)
-                .await?;
+        let source = Arc::new(AuditSource::open(&state, &caller, &execution).await?);
+        let plan = source.plan();
         let layout = AuditLayout {
             inputs: plan
                 .parameters()
@@ -740,7 +731,7 @@ pub(crate) async fn audit_export(
                 .collect(),
             outputs: plan.outputs().iter().map(|o| o.key.clone()).collect(),
         };
-        let rows = audit_rows(caller.tenant.clone(), execution.id.clone(), layout);
+        let rows = audit_rows(caller.tenant.clone(), source, execution.id.clone(), layout);
         let mut reader = StreamReader::new(Box::pin(rows));
         state.blobs.put(&key, &mut reader).await.map_err(|e| {
             ApiError::Internal(format!(

@@ -359,7 +359,7 @@ async fn inline(
         activities,
     );
     let resources = Arc::new(StoreResources::new(caller));
-    let options = runner::execution_options(execution);
+    let options = runner::execution_options(execution, true);
     let task_plan = plan.clone();
     let (outcome, mut sink) = tokio::task::spawn_blocking(move || {
         // Rows are keyed by label or key; a row without some parameter is a row error.

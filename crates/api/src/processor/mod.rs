@@ -6,6 +6,7 @@
 mod activities;
 mod activity_input;
 mod aggregations;
+mod audit_source;
 mod connectors;
 mod dataset_pipeline;
 mod downloads;

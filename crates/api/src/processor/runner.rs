@@ -18,9 +18,9 @@ use std::sync::{Arc, Mutex};
 use sifr_domain::{GroupPath, Memberships, Role, SecurityContext, TenantId, Timestamp};
 use sifr_engine::definition::Aggregate;
 use sifr_engine::{
-    ActivitySink, AggregateRow, Aggregates, AuditFormat, ChunkEncoder, ChunkOutput, EngineError,
-    ExecutionOptions, FileSink, Fixed, MetricDays, MetricPlan, NoProgress, Outcome, PipelineType,
-    Plan, SinkError, Stored, TimeUnit, ValueType, execute,
+    ActivitySink, AggregateRow, Aggregates, AuditFormat, ChunkEncoder, ChunkOutput, ChunkSpan,
+    CsvOptions, EngineError, ExecutionOptions, FileSink, Fixed, MetricDays, MetricPlan, NoProgress,
+    Outcome, PipelineType, Plan, SinkError, Stored, TimeUnit, ValueType, execute,
 };
 use sifr_store::segment::{
     SEGMENT_ROWS, Segment, SegmentBuilder, SegmentRow, SegmentSealer, activity_id,
@@ -34,7 +34,7 @@ use tokio::runtime::Handle;
 use super::connectors::{Input, InputConnector};
 use super::executions::{Execution, Status};
 use super::values::{from_stored_text, json_of, stored_text, write_stored_text};
-use super::{dataset_pipeline, impacts_pipeline};
+use super::{audit_source, dataset_pipeline, impacts_pipeline};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::pipelines;
@@ -196,8 +196,13 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
     let errors = tempfile::tempfile_in(state.config.data_dir.as_path()).map_err(|e| {
         ApiError::Internal(format!("cannot create the execution's error file: {e}"))
     })?;
-    let sink = StoreSink::new(tenant.clone(), &execution, errors)?;
-    let (outcome, sink) = evaluate(&caller, &execution, plan.clone(), input, sink).await?;
+    // Rows read from the uploaded file have their audit records made again from it when they
+    // are asked for; other rows have them written as they are evaluated.
+    let csv = input.csv_options().cloned();
+    let audit = csv.is_none();
+    let sink = StoreSink::new(tenant.clone(), &execution, errors)?.spans(csv);
+    let (outcome, sink) = evaluate(&caller, &execution, plan.clone(), input, sink, audit).await?;
+    audit_source::save_lookups(state, tenant_id, execution_id, &outcome.lookups).await?;
 
     tracing::info!(
         execution = %execution_id,
@@ -226,12 +231,13 @@ async fn evaluate<S>(
     plan: Arc<Plan>,
     input: Input,
     mut sink: S,
+    audit: bool,
 ) -> ApiResult<(Outcome, S)>
 where
     S: ActivitySink + Send + 'static,
 {
     let resources = Arc::new(StoreResources::new(caller));
-    let options = execution_options(execution);
+    let options = execution_options(execution, audit);
     tokio::task::spawn_blocking(move || {
         let input = input.reader(&plan)?;
         let outcome = execute(&plan, input, resources, &options, &mut sink, &NoProgress)?;
@@ -256,7 +262,7 @@ async fn run_data(
     let sink = FileSink::create(folder.path(), &plan, false)
         .map_err(|e| ApiError::Internal(format!("cannot create the result file: {e}")))?;
     let kind = plan.kind();
-    let (outcome, _) = evaluate(caller, execution, plan, input, sink).await?;
+    let (outcome, _) = evaluate(caller, execution, plan, input, sink, false).await?;
     let store = |name: &'static str, key: BlobKey| {
         let path = folder.path().join(name);
         async move {
@@ -394,14 +400,15 @@ async fn conclude(processor: &dyn ProcessorStore, execution: &mut Execution) -> 
     execution.save(processor).await
 }
 
-pub(crate) fn execution_options(execution: &Execution) -> ExecutionOptions {
+/// The engine's options for `execution`; with `audit`, the engine writes the audit record of
+/// each stored row.
+pub(crate) fn execution_options(execution: &Execution, audit: bool) -> ExecutionOptions {
     let mut options = ExecutionOptions::new(
         &execution.pipeline_id,
         &execution.id,
         &execution.group_context_id,
     );
-    // Every execution keeps the audit record of each stored row.
-    options.audit = true;
+    options.audit = audit;
     options.audit_format = AuditFormat::Compact;
     options
 }
@@ -424,8 +431,17 @@ pub(crate) struct StoreSink {
     sealed: Vec<Segment>,
     sealed_rows: usize,
     audits: Vec<AuditBlock>,
+    /// Where each chunk lies in the CSV input, for audit records made again on demand.
+    spans: Option<Spans>,
     /// Inline: the rows are stored only once every row succeeded, and shown in the response.
     held: Option<Held>,
+}
+
+/// How the CSV input was read, and how far.
+struct Spans {
+    csv: CsvOptions,
+    header_end: Option<u64>,
+    rows_before: u64,
 }
 
 /// Rows per write transaction.
@@ -461,8 +477,19 @@ impl StoreSink {
             sealed: Vec::new(),
             sealed_rows: 0,
             audits: Vec::new(),
+            spans: None,
             held: None,
         })
+    }
+
+    /// Keeps, instead of audit records, where each chunk lies in a CSV input read with `csv`.
+    pub(crate) fn spans(mut self, csv: Option<CsvOptions>) -> Self {
+        self.spans = csv.map(|csv| Spans {
+            csv,
+            header_end: None,
+            rows_before: 0,
+        });
+        self
     }
 
     /// Holds the rows back until every row succeeded (then stores them when `store`), and keeps
@@ -640,10 +667,25 @@ impl ActivitySink for StoreSink {
             self.errors.write_all(b"\r\n")?;
             self.error_lines += 1;
         }
+        let span = self.spans.as_mut().map(|spans| {
+            // Chunks come in input order: the first starts where the header ends.
+            let header_end = *spans.header_end.get_or_insert(chunk.start_byte);
+            let span = ChunkSpan::of(chunk, header_end, spans.rows_before, &spans.csv);
+            spans.rows_before += chunk.rows_read;
+            span
+        });
         if chunk.rows.is_empty() {
             return Ok(());
         }
         self.audits.extend(staged.audit);
+        if let Some(span) = span {
+            self.audits.push(AuditBlock {
+                sequence: chunk.sequence as i64,
+                first_row: chunk.rows.get(0).info.row as i64,
+                last_row: chunk.rows.get(chunk.rows.len() - 1).info.row as i64,
+                records: span.encode(),
+            });
+        }
         for part in staged.parts {
             let group = part.group.clone();
             let full = match self.open.get_mut(&group) {
