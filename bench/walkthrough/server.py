@@ -9,7 +9,7 @@ HTTP API (the group tree of the input, the five fuels' emission factors, the fue
 tables, the `co2e` metric, bench/walkthrough/pipeline.json), creates an execution, uploads
 INPUT.csv to its URL and waits for status `success` (the server computes aggregates and metrics
 before it sets the final status). Prints the wall time from the start of the upload to success,
-rows/s, and the server's peak RSS (VmHWM). Then reads the metric values (every group, month
+rows/s, the server's CPU time over that span and its peak RSS (VmHWM). Then reads the metric values (every group, month
 and year) and the pipeline aggregates back through the API and writes them to OUT_DIR in the
 layout of `sifr run --out` (metrics.csv, aggregates.csv, summary.json), so compare.py checks
 them against the yardstick. Standard library only.
@@ -66,6 +66,13 @@ def peak_rss_mib(pid):
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid):
+    """User and system CPU time the process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def groups_of(input_csv):
@@ -191,6 +198,7 @@ def main():
         pipeline_id = build(api, a.refdir, a.input)
         execution = api.call("POST", f"/pipelineProcessor/pipelines/{pipeline_id}/executions", {})
         size = os.path.getsize(a.input)
+        cpu_before = cpu_seconds(server.pid)
         started = time.monotonic()
         with open(a.input, "rb") as f:
             api.call("PUT", execution["inputUploadUrl"], data=f,
@@ -203,13 +211,15 @@ def main():
                 break
             time.sleep(0.05)
         wall = time.monotonic() - started
+        cpu = cpu_seconds(server.pid) - cpu_before
         rss = peak_rss_mib(server.pid)
         if "rows" not in execution:
             sys.exit(f"the execution failed: {execution.get('statusMessage')} (see {data}/serve.log)")
         rows = execution["rows"]["rowsRead"]
         print(f"upload {uploaded - started:.2f} s; upload to {execution['status']}: {wall:.2f} s, "
-              f"{rows / wall:,.0f} rows/s; server peak RSS {rss:.0f} MiB")
+              f"{rows / wall:,.0f} rows/s; server CPU {cpu:.2f} s; server peak RSS {rss:.0f} MiB")
         print(json.dumps({"wall": round(wall, 3), "rows": rows, "rss_mib": round(rss),
+                          "cpu": round(cpu, 2),
                           "status": execution["status"]}))
         read_back(api, a.out, pipeline_id, execution)
     except SystemExit:

@@ -71,6 +71,9 @@ pub trait BlobStore: Send + Sync {
     async fn delete(&self, key: &BlobKey) -> Result<bool>;
 }
 
+/// Bytes written to a blob file at a time.
+const WRITE_BUFFER: usize = 1 << 20;
+
 /// Blobs as files under a folder: `<root>/<key>`, with temporary files in `<root>/.partial`.
 pub struct LocalBlobs {
     root: PathBuf,
@@ -97,9 +100,11 @@ impl LocalBlobs {
         final_path: &Path,
         data: &mut (dyn AsyncRead + Send + Unpin),
     ) -> Result<u64> {
-        let mut file = tokio::fs::File::create(partial)
+        let file = tokio::fs::File::create(partial)
             .await
             .map_err(|error| io_error("cannot create a temporary blob file", partial, error))?;
+        // Each write to a file is a trip to a blocking thread: write in large pieces.
+        let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
         let size = tokio::io::copy(data, &mut file)
             .await
             .map_err(|error| StoreError::Io {
@@ -108,7 +113,10 @@ impl LocalBlobs {
             })?;
         file.flush()
             .await
-            .and(file.sync_all().await)
+            .map_err(|error| io_error("cannot flush blob file", partial, error))?;
+        let file = file.into_inner();
+        file.sync_all()
+            .await
             .map_err(|error| io_error("cannot flush blob file", partial, error))?;
         drop(file);
         if let Some(parent) = final_path.parent() {

@@ -11,6 +11,8 @@
 //! seen whole or not at all, writing costs a block per thousand versions, and an interrupted
 //! execution leaves nothing a restart must undo.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use sqlx::{
     ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Type,
@@ -409,8 +411,12 @@ fn selected(q: &ActivityQuery, row: &segment::DecodedRow<'_>) -> bool {
             .all(|(wanted, key)| wanted.as_deref().is_none_or(|w| w == key))
 }
 
-/// Rows per statement when inserting metric values (7 parameters each).
-const METRIC_ROWS_PER_STATEMENT: usize = 1000;
+/// Segments per multi-row insert of their data (tens of kilobytes each).
+const SEGMENTS_PER_STATEMENT: usize = 64;
+
+/// Rows per multi-row insert: at most 7 parameters each, well within what SQLite and
+/// PostgreSQL take in one statement.
+const ROWS_PER_STATEMENT: usize = 1000;
 
 #[async_trait]
 impl<DB> ProcessorStore for SqlTenant<DB>
@@ -517,6 +523,7 @@ where
     async fn write_activities(&self, chunk: &ActivityChunk) -> Result<()> {
         let kind = chunk.kind as i64;
         let mut pending: Vec<Vec<Entry>> = vec![Vec::new(); 1 << RANGE_BITS];
+        let mut ids = Vec::with_capacity(chunk.segments.len());
         let mut tx = self.write.begin().await?;
         for part in &chunk.segments {
             let id: i64 = sqlx::query_scalar(
@@ -534,11 +541,7 @@ where
             .bind(part.max_date)
             .fetch_one(&mut *tx)
             .await?;
-            sqlx::query("INSERT INTO activity_segment_rows (segment_id, data) VALUES ($1, $2)")
-                .bind(id)
-                .bind(part.data.clone())
-                .execute(&mut *tx)
-                .await?;
+            ids.push(id);
             for (row, identity) in part.ids.iter().enumerate() {
                 pending[range_of(identity.id) as usize].push(Entry {
                     id: identity.id,
@@ -547,34 +550,52 @@ where
                 });
             }
         }
-        for (range, entries) in pending.iter().enumerate() {
-            if entries.is_empty() {
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO activity_keys_pending (execution_id, pipeline_id, kind, key_range, \
-                 entries) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(chunk.execution_id.as_str())
-            .bind(chunk.pipeline_id.as_str())
-            .bind(kind)
-            .bind(range as i64)
-            .bind(segment::blob_of(entries))
-            .execute(&mut *tx)
-            .await?;
+        // The rest in multi-row statements: a statement costs more than its rows.
+        let rows: Vec<(i64, &Vec<u8>)> = ids
+            .into_iter()
+            .zip(chunk.segments.iter().map(|part| &part.data))
+            .collect();
+        for batch in rows.chunks(SEGMENTS_PER_STATEMENT) {
+            let mut query =
+                QueryBuilder::<DB>::new("INSERT INTO activity_segment_rows (segment_id, data) ");
+            query.push_values(batch, |mut row, &(id, data)| {
+                row.push_bind(id).push_bind(data.clone());
+            });
+            query.build().execute(&mut *tx).await?;
         }
-        for audit in &chunk.audits {
-            sqlx::query(
-                "INSERT INTO execution_audits (execution_id, sequence, first_row, last_row, records) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(chunk.execution_id.clone())
-            .bind(audit.sequence)
-            .bind(audit.first_row)
-            .bind(audit.last_row)
-            .bind(audit.records.clone())
-            .execute(&mut *tx)
-            .await?;
+        let ranges: Vec<(i64, Vec<u8>)> = pending
+            .iter()
+            .enumerate()
+            .filter(|(_, entries)| !entries.is_empty())
+            .map(|(range, entries)| (range as i64, segment::blob_of(entries)))
+            .collect();
+        if !ranges.is_empty() {
+            let mut query = QueryBuilder::<DB>::new(
+                "INSERT INTO activity_keys_pending (execution_id, pipeline_id, kind, key_range, \
+                 entries) ",
+            );
+            query.push_values(&ranges, |mut row, (range, entries)| {
+                row.push_bind(chunk.execution_id.clone())
+                    .push_bind(chunk.pipeline_id.clone())
+                    .push_bind(kind)
+                    .push_bind(*range)
+                    .push_bind(entries.clone());
+            });
+            query.build().execute(&mut *tx).await?;
+        }
+        for batch in chunk.audits.chunks(ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::<DB>::new(
+                "INSERT INTO execution_audits (execution_id, sequence, first_row, last_row, \
+                 records) ",
+            );
+            query.push_values(batch, |mut row, audit| {
+                row.push_bind(chunk.execution_id.clone())
+                    .push_bind(audit.sequence)
+                    .push_bind(audit.first_row)
+                    .push_bind(audit.last_row)
+                    .push_bind(audit.records.clone());
+            });
+            query.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -611,19 +632,25 @@ where
             // By activity, then version: an activity's last entry is its latest version.
             new.sort_unstable_by_key(|e| (e.id, e.version));
             committed.versions += new.len() as u64;
+            // The stored blocks of the range, read at once.
+            let first = range << (BUCKET_BITS - RANGE_BITS);
+            let stored: HashMap<i64, Vec<u8>> = sqlx::query_as(
+                "SELECT bucket, entries FROM activity_keys WHERE pipeline_id = $1 AND kind = $2 \
+                 AND bucket >= $3 AND bucket < $4",
+            )
+            .bind(pipeline_id.to_owned())
+            .bind(kind)
+            .bind(first)
+            .bind(first + (1 << (BUCKET_BITS - RANGE_BITS)))
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+            let mut rewritten: Vec<(i64, Vec<u8>)> = Vec::new();
             for block in new.chunk_by(|a, b| bucket_of(a.id) == bucket_of(b.id)) {
                 let bucket = bucket_of(block[0].id);
-                let stored: Option<Vec<u8>> = sqlx::query_scalar(
-                    "SELECT entries FROM activity_keys WHERE pipeline_id = $1 AND kind = $2 \
-                     AND bucket = $3",
-                )
-                .bind(pipeline_id.to_owned())
-                .bind(kind)
-                .bind(bucket)
-                .fetch_optional(&mut *tx)
-                .await?;
                 existing.clear();
-                if let Some(blob) = &stored {
+                if let Some(blob) = stored.get(&bucket) {
                     segment::entries_of(blob, &mut existing);
                 }
                 let mut merged = Vec::with_capacity(existing.len() + block.len());
@@ -653,17 +680,23 @@ where
                     merged.push(latest);
                 }
                 merged.extend(old);
-                sqlx::query(
-                    "INSERT INTO activity_keys (pipeline_id, kind, bucket, entries) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (pipeline_id, kind, bucket) \
+                rewritten.push((bucket, segment::blob_of(&merged)));
+            }
+            for batch in rewritten.chunks(ROWS_PER_STATEMENT) {
+                let mut query = QueryBuilder::<DB>::new(
+                    "INSERT INTO activity_keys (pipeline_id, kind, bucket, entries) ",
+                );
+                query.push_values(batch, |mut row, (bucket, entries)| {
+                    row.push_bind(pipeline_id.to_owned())
+                        .push_bind(kind)
+                        .push_bind(*bucket)
+                        .push_bind(entries.clone());
+                });
+                query.push(
+                    " ON CONFLICT (pipeline_id, kind, bucket) \
                      DO UPDATE SET entries = excluded.entries",
-                )
-                .bind(pipeline_id.to_owned())
-                .bind(kind)
-                .bind(bucket)
-                .bind(segment::blob_of(&merged))
-                .execute(&mut *tx)
-                .await?;
+                );
+                query.build().execute(&mut *tx).await?;
             }
         }
         for (id, rows) in superseded {
@@ -960,7 +993,7 @@ where
                 .execute(&mut *tx)
                 .await?;
         }
-        for batch in rows.chunks(METRIC_ROWS_PER_STATEMENT) {
+        for batch in rows.chunks(ROWS_PER_STATEMENT) {
             let mut query = QueryBuilder::<DB>::new(
                 "INSERT INTO metric_values (name, time_unit, group_id, date, group_value, \
                  sub_groups_value, created_at) ",

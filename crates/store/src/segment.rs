@@ -181,23 +181,16 @@ impl SegmentBuilder {
     }
 }
 
-/// Seals segments: compresses their rows with one reused context, and keeps the buffers of
-/// sealed segments for the segments that start next, so filling and sealing thousands of
-/// segments does not allocate and free their buffers over and over.
+/// Seals segments: compresses their rows with one reused context.
 pub struct SegmentSealer {
     compressor: zstd::bulk::Compressor<'static>,
-    spare: Vec<Vec<u8>>,
 }
-
-/// Buffers kept for reuse at most.
-const SPARE_BUFFERS: usize = 8;
 
 impl SegmentSealer {
     pub fn new() -> Result<Self> {
         Ok(SegmentSealer {
             compressor: zstd::bulk::Compressor::new(LEVEL)
                 .map_err(|e| StoreError::Corrupt(format!("a compression context: {e}")))?,
-            spare: Vec::new(),
         })
     }
 
@@ -208,11 +201,6 @@ impl SegmentSealer {
             .compress(&builder.raw)
             .map_err(|e| StoreError::Corrupt(format!("compressing a segment: {e}")))?;
         data.shrink_to_fit();
-        if self.spare.len() < SPARE_BUFFERS {
-            let mut raw = builder.raw;
-            raw.clear();
-            self.spare.push(raw);
-        }
         Ok(Segment {
             group: builder.group,
             ids: builder.ids,
@@ -220,18 +208,6 @@ impl SegmentSealer {
             max_date: builder.max_date,
             data,
         })
-    }
-
-    /// Moves `builder`'s rows into a kept buffer when it has room to grow a whole segment.
-    pub fn recycle_into(&mut self, builder: &mut SegmentBuilder) {
-        if let Some(mut buffer) = self.spare.pop() {
-            if buffer.capacity() > builder.raw.capacity() {
-                buffer.extend_from_slice(&builder.raw);
-                builder.raw = buffer;
-            } else {
-                self.spare.push(buffer);
-            }
-        }
     }
 }
 

@@ -13,7 +13,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
+use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use sifr_domain::{GroupPath, Memberships, Role, SecurityContext, TenantId, Timestamp};
 use sifr_engine::definition::Aggregate;
@@ -413,24 +415,19 @@ pub(crate) fn execution_options(execution: &Execution, audit: bool) -> Execution
     options
 }
 
-/// Gathers the engine's rows into segments (one group's rows each) and writes them to the
-/// activity store in batches, and the row errors to a file. Inline executions hold their rows
-/// back and store them only when no row failed.
+/// Gathers the engine's rows into segments (one group's rows each), which a [`BatchWriter`]
+/// writes to the activity store in batches, and the row errors to a file. Inline executions
+/// hold their rows back and store them only when no row failed.
 pub(crate) struct StoreSink {
-    tenant: Arc<dyn TenantStore>,
-    runtime: Handle,
     tombstones: bool,
     pipeline_id: String,
-    execution_id: String,
     errors: BufWriter<File>,
     pub(crate) error_lines: u64,
     /// Segments being filled, by group.
     open: HashMap<String, SegmentBuilder>,
-    sealer: SegmentSealer,
-    /// Segments ready to write, and their audit records.
-    sealed: Vec<Segment>,
-    sealed_rows: usize,
-    audits: Vec<AuditBlock>,
+    /// Full segments, and audit blocks, for the next batch.
+    batch: Batch,
+    writer: BatchWriter,
     /// Where each chunk lies in the CSV input, for audit records made again on demand.
     spans: Option<Spans>,
     /// Inline: the rows are stored only once every row succeeded, and shown in the response.
@@ -465,18 +462,13 @@ impl StoreSink {
         errors: File,
     ) -> ApiResult<Self> {
         Ok(Self {
-            tenant,
-            runtime: Handle::current(),
             tombstones: execution.is_deletion(),
             pipeline_id: execution.pipeline_id.clone(),
-            execution_id: execution.id.clone(),
             errors: BufWriter::new(errors),
             error_lines: 0,
             open: HashMap::new(),
-            sealer: SegmentSealer::new()?,
-            sealed: Vec::new(),
-            sealed_rows: 0,
-            audits: Vec::new(),
+            batch: Batch::default(),
+            writer: BatchWriter::start(tenant, execution)?,
             spans: None,
             held: None,
         })
@@ -517,33 +509,92 @@ impl StoreSink {
             .map_err(|e| ApiError::Internal(format!("error file: {e}")))
     }
 
-    fn seal(&mut self, group: &str) -> Result<(), SinkError> {
+    /// Moves a group's segment into the next batch.
+    fn close(&mut self, group: &str) {
         if let Some(builder) = self.open.remove(group) {
-            self.sealed_rows += builder.len();
-            let segment = self.sealer.seal(builder);
-            self.sealed
-                .push(segment.map_err(|e| Box::new(e) as SinkError)?);
+            self.batch.rows += builder.len();
+            self.batch.segments.push(builder);
         }
-        Ok(())
     }
 
-    /// Writes the sealed segments and their audit records in one transaction.
+    /// Hands the batch to the writer.
     fn flush(&mut self) -> Result<(), SinkError> {
-        if self.sealed.is_empty() && self.audits.is_empty() {
+        if self.batch.segments.is_empty() && self.batch.audits.is_empty() {
             return Ok(());
         }
-        let chunk = ActivityChunk {
-            pipeline_id: self.pipeline_id.clone(),
-            execution_id: self.execution_id.clone(),
-            kind: ActivityKind::Raw,
-            created_at: Timestamp::now().as_millis(),
-            segments: std::mem::take(&mut self.sealed),
-            audits: std::mem::take(&mut self.audits),
+        self.writer.send(std::mem::take(&mut self.batch))
+    }
+}
+
+/// Segments to seal and write in one transaction, with audit blocks.
+#[derive(Default)]
+struct Batch {
+    segments: Vec<SegmentBuilder>,
+    rows: usize,
+    audits: Vec<AuditBlock>,
+}
+
+/// Seals (compresses) segments and writes batches of them to the activity store on a thread
+/// of its own, so that storing one batch overlaps gathering the next.
+struct BatchWriter {
+    batches: Option<SyncSender<Batch>>,
+    thread: Option<JoinHandle<Result<(), SinkError>>>,
+}
+
+impl BatchWriter {
+    /// Must be called on the server's runtime.
+    fn start(tenant: Arc<dyn TenantStore>, execution: &Execution) -> ApiResult<Self> {
+        let runtime = Handle::current();
+        let (pipeline_id, execution_id) = (execution.pipeline_id.clone(), execution.id.clone());
+        // One batch waiting while another is written.
+        let (batches, received) = sync_channel::<Batch>(1);
+        let write = move || -> Result<(), SinkError> {
+            let mut sealer = SegmentSealer::new()?;
+            for batch in received {
+                let segments = batch
+                    .segments
+                    .into_iter()
+                    .map(|builder| sealer.seal(builder))
+                    .collect::<Result<Vec<Segment>, _>>()?;
+                let chunk = ActivityChunk {
+                    pipeline_id: pipeline_id.clone(),
+                    execution_id: execution_id.clone(),
+                    kind: ActivityKind::Raw,
+                    created_at: Timestamp::now().as_millis(),
+                    segments,
+                    audits: batch.audits,
+                };
+                runtime.block_on(tenant.processor().write_activities(&chunk))?;
+            }
+            Ok(())
         };
-        self.sealed_rows = 0;
-        self.runtime
-            .block_on(self.tenant.processor().write_activities(&chunk))
-            .map_err(|e| Box::new(e) as SinkError)
+        let thread = std::thread::Builder::new()
+            .name("sifr-writer".into())
+            .spawn(write)
+            .map_err(|e| ApiError::Internal(format!("cannot start a writer thread: {e}")))?;
+        Ok(Self {
+            batches: Some(batches),
+            thread: Some(thread),
+        })
+    }
+
+    fn send(&mut self, batch: Batch) -> Result<(), SinkError> {
+        let sent = self.batches.as_ref().map(|batches| batches.send(batch));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            // The writer stopped: its error says why.
+            _ => self.finish(),
+        }
+    }
+
+    /// Waits for every batch to be written.
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.batches = None;
+        match self.thread.take().map(JoinHandle::join) {
+            None => Err("the activity writer has already stopped".into()),
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err("the activity writer stopped unexpectedly".into()),
+        }
     }
 }
 
@@ -677,9 +728,9 @@ impl ActivitySink for StoreSink {
         if chunk.rows.is_empty() {
             return Ok(());
         }
-        self.audits.extend(staged.audit);
+        self.batch.audits.extend(staged.audit);
         if let Some(span) = span {
-            self.audits.push(AuditBlock {
+            self.batch.audits.push(AuditBlock {
                 sequence: chunk.sequence as i64,
                 first_row: chunk.rows.get(0).info.row as i64,
                 last_row: chunk.rows.get(chunk.rows.len() - 1).info.row as i64,
@@ -694,15 +745,13 @@ impl ActivitySink for StoreSink {
                     open.len() >= SEGMENT_ROWS
                 }
                 None => {
-                    let mut part = part;
-                    self.sealer.recycle_into(&mut part);
                     let full = part.len() >= SEGMENT_ROWS;
                     self.open.insert(group.clone(), part);
                     full
                 }
             };
             if full {
-                self.seal(&group)?;
+                self.close(&group);
             }
         }
         if self.open.values().map(SegmentBuilder::bytes).sum::<usize>() > OPEN_BYTES {
@@ -713,7 +762,7 @@ impl ActivitySink for StoreSink {
                 .collect();
             fullest.sort_unstable_by(|a, b| b.cmp(a));
             for (_, group) in fullest.into_iter().take(self.open.len().div_ceil(2)) {
-                self.seal(&group)?;
+                self.close(&group);
             }
         }
         match &mut self.held {
@@ -732,7 +781,7 @@ impl ActivitySink for StoreSink {
                     held.rows.push(shown);
                 }
             }
-            None if self.sealed_rows >= WRITE_BATCH_ROWS => self.flush()?,
+            None if self.batch.rows >= WRITE_BATCH_ROWS => self.flush()?,
             None => {}
         }
         Ok(())
@@ -747,11 +796,11 @@ impl ActivitySink for StoreSink {
         if store {
             let groups: Vec<String> = self.open.keys().cloned().collect();
             for group in groups {
-                self.seal(&group)?;
+                self.close(&group);
             }
             self.flush()?;
         }
-        Ok(())
+        self.writer.finish()
     }
 }
 
