@@ -5,6 +5,7 @@ mod apply;
 mod client;
 mod demo;
 mod eval;
+mod memory;
 mod migrate;
 mod run;
 mod serve;
@@ -68,6 +69,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    memory::one_arena_per_core();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Eval(args) => eval::run(args),
