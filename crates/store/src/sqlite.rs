@@ -28,7 +28,7 @@ pub struct SqliteStore {
 }
 
 /// The writer connection's page cache: 32 MiB (a negative `cache_size` is KiB).
-const WRITER_CACHE: &str = "-8192";
+const WRITER_CACHE: &str = "-32768";
 
 /// Pages (4 KiB) the write-ahead log grows to before it is checkpointed.
 const WRITER_CHECKPOINT_PAGES: &str = "16384";
