@@ -10,6 +10,7 @@
 mod blob;
 mod catalog;
 mod migrations;
+mod pending;
 mod postgres;
 mod processor;
 mod rows;
@@ -29,6 +30,7 @@ use sifr_domain::{
 };
 
 pub use blob::{BlobKey, BlobReader, BlobStore, LocalBlobs};
+pub use pending::PendingEntries;
 pub use postgres::PostgresStore;
 pub use processor::{
     ActivityChunk, ActivityKind, ActivityQuery, ActivityRecord, AggregationJobQuery,

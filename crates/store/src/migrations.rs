@@ -52,6 +52,11 @@ const SQLITE_TENANT: &[Source] = &[
         "activity segments",
         "sqlite/tenant/20261229000000_activity_segments.sql"
     ),
+    migration!(
+        20261230000000,
+        "pending entries",
+        "sqlite/tenant/20261230000000_pending_entries.sql"
+    ),
 ];
 const POSTGRES_CATALOG: &[Source] = &[
     migration!(
@@ -85,6 +90,11 @@ const POSTGRES_TENANT: &[Source] = &[
         20261229000000,
         "activity segments",
         "postgres/tenant/20261229000000_activity_segments.sql"
+    ),
+    migration!(
+        20261230000000,
+        "pending entries",
+        "postgres/tenant/20261230000000_pending_entries.sql"
     ),
 ];
 

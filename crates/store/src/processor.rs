@@ -21,6 +21,7 @@ use sqlx::{
 use sifr_domain::GroupPath;
 
 use crate::Result;
+use crate::pending::PendingEntries;
 use crate::segment::{self, Decoded, Entry, Segment};
 use crate::tenant::SqlTenant;
 
@@ -193,8 +194,13 @@ pub trait ProcessorStore: Send + Sync {
     ) -> Result<Vec<ExecutionRecord>>;
     async fn executions_with_status(&self, statuses: &[&str]) -> Result<Vec<ExecutionRecord>>;
 
-    /// Stores a chunk in one transaction, invisible until the execution commits it.
-    async fn write_activities(&self, chunk: &ActivityChunk) -> Result<()>;
+    /// Stores a chunk in one transaction, invisible until the execution commits it; the
+    /// index entries of its versions go to `pending`, for the commit.
+    async fn write_activities(
+        &self,
+        chunk: &ActivityChunk,
+        pending: &mut PendingEntries,
+    ) -> Result<()>;
     /// Makes every version the execution wrote to the pipeline's activities of `kind` visible
     /// at once, each the latest of its activity. Fails, changing nothing, when two different
     /// identities have one activity number.
@@ -203,6 +209,7 @@ pub trait ProcessorStore: Send + Sync {
         pipeline_id: &str,
         kind: ActivityKind,
         execution_id: &str,
+        pending: &mut PendingEntries,
     ) -> Result<Committed>;
     /// Removes what an execution wrote and did not commit; returns whether it had committed
     /// activities. An execution without any also loses its audit records.
@@ -520,7 +527,11 @@ where
             .collect()
     }
 
-    async fn write_activities(&self, chunk: &ActivityChunk) -> Result<()> {
+    async fn write_activities(
+        &self,
+        chunk: &ActivityChunk,
+        pending_entries: &mut PendingEntries,
+    ) -> Result<()> {
         let kind = chunk.kind as i64;
         let mut pending: Vec<Vec<Entry>> = vec![Vec::new(); 1 << RANGE_BITS];
         let mut ids = Vec::with_capacity(chunk.segments.len());
@@ -563,26 +574,6 @@ where
             });
             query.build().execute(&mut *tx).await?;
         }
-        let ranges: Vec<(i64, Vec<u8>)> = pending
-            .iter()
-            .enumerate()
-            .filter(|(_, entries)| !entries.is_empty())
-            .map(|(range, entries)| (range as i64, segment::blob_of(entries)))
-            .collect();
-        if !ranges.is_empty() {
-            let mut query = QueryBuilder::<DB>::new(
-                "INSERT INTO activity_keys_pending (execution_id, pipeline_id, kind, key_range, \
-                 entries) ",
-            );
-            query.push_values(&ranges, |mut row, (range, entries)| {
-                row.push_bind(chunk.execution_id.clone())
-                    .push_bind(chunk.pipeline_id.clone())
-                    .push_bind(kind)
-                    .push_bind(*range)
-                    .push_bind(entries.clone());
-            });
-            query.build().execute(&mut *tx).await?;
-        }
         for batch in chunk.audits.chunks(ROWS_PER_STATEMENT) {
             let mut query = QueryBuilder::<DB>::new(
                 "INSERT INTO execution_audits (execution_id, sequence, first_row, last_row, \
@@ -598,6 +589,12 @@ where
             query.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        // Only once the versions are stored: an entry must not name a version that is not.
+        for (range, entries) in pending.iter().enumerate() {
+            if !entries.is_empty() {
+                pending_entries.push(range, entries)?;
+            }
+        }
         Ok(())
     }
 
@@ -606,6 +603,7 @@ where
         pipeline_id: &str,
         kind: ActivityKind,
         execution_id: &str,
+        pending: &mut PendingEntries,
     ) -> Result<Committed> {
         let kind = kind as i64;
         let mut committed = Committed::default();
@@ -615,20 +613,8 @@ where
         let mut new: Vec<Entry> = Vec::new();
         let mut existing: Vec<Entry> = Vec::new();
         for range in 0..(1i64 << RANGE_BITS) {
-            let blobs: Vec<Vec<u8>> = sqlx::query_scalar(
-                "SELECT entries FROM activity_keys_pending WHERE execution_id = $1 \
-                 AND pipeline_id = $2 AND kind = $3 AND key_range = $4",
-            )
-            .bind(execution_id.to_owned())
-            .bind(pipeline_id.to_owned())
-            .bind(kind)
-            .bind(range)
-            .fetch_all(&mut *tx)
-            .await?;
             new.clear();
-            for blob in &blobs {
-                segment::entries_of(blob, &mut new);
-            }
+            pending.read(range as usize, &mut new)?;
             // By activity, then version: an activity's last entry is its latest version.
             new.sort_unstable_by_key(|e| (e.id, e.version));
             committed.versions += new.len() as u64;
@@ -724,15 +710,6 @@ where
         .bind(kind)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "DELETE FROM activity_keys_pending WHERE execution_id = $1 AND pipeline_id = $2 \
-             AND kind = $3",
-        )
-        .bind(execution_id.to_owned())
-        .bind(pipeline_id.to_owned())
-        .bind(kind)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         Ok(committed)
     }
@@ -753,10 +730,6 @@ where
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM activity_segments WHERE execution_id = $1 AND committed = 0")
-            .bind(execution_id.to_owned())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM activity_keys_pending WHERE execution_id = $1")
             .bind(execution_id.to_owned())
             .execute(&mut *tx)
             .await?;
@@ -796,7 +769,6 @@ where
              activity_segments WHERE pipeline_id = $1 AND kind = $2)",
             "DELETE FROM activity_segments WHERE pipeline_id = $1 AND kind = $2",
             "DELETE FROM activity_keys WHERE pipeline_id = $1 AND kind = $2",
-            "DELETE FROM activity_keys_pending WHERE pipeline_id = $1 AND kind = $2",
         ] {
             sqlx::query(statement)
                 .bind(pipeline_id.to_owned())

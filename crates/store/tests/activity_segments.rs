@@ -3,8 +3,12 @@
 //! created; two identities with one activity number are refused whole; what an execution did
 //! not commit is discarded.
 
+use std::collections::HashMap;
+
 use sifr_store::segment::{Identity, SegmentBuilder, SegmentRow, SegmentSealer, activity_id};
-use sifr_store::{ActivityChunk, ActivityKind, ActivityQuery, Committed, ProcessorStore};
+use sifr_store::{
+    ActivityChunk, ActivityKind, ActivityQuery, Committed, PendingEntries, ProcessorStore,
+};
 
 use crate::support::{backends, tenant};
 
@@ -17,7 +21,12 @@ fn identity(key: &str) -> Identity {
 }
 
 /// One segment of `rows` (unique key, value, identity) written by `execution`.
-async fn write(store: &dyn ProcessorStore, execution: &str, rows: &[(&str, &str, Identity)]) {
+async fn write(
+    store: &dyn ProcessorStore,
+    execution: &str,
+    pending: &mut PendingEntries,
+    rows: &[(&str, &str, Identity)],
+) {
     let outputs = ["key".to_owned(), "value".to_owned()];
     let mut builder = SegmentBuilder::new(GROUP, &outputs);
     for (n, (key, value, identity)) in rows.iter().enumerate() {
@@ -34,16 +43,27 @@ async fn write(store: &dyn ProcessorStore, execution: &str, rows: &[(&str, &str,
     }
     let segment = SegmentSealer::new().unwrap().seal(builder).unwrap();
     store
-        .write_activities(&ActivityChunk {
-            pipeline_id: PIPELINE.into(),
-            execution_id: execution.into(),
-            kind: ActivityKind::Raw,
-            created_at: 1,
-            segments: vec![segment],
-            audits: Vec::new(),
-        })
+        .write_activities(
+            &ActivityChunk {
+                pipeline_id: PIPELINE.into(),
+                execution_id: execution.into(),
+                kind: ActivityKind::Raw,
+                created_at: 1,
+                segments: vec![segment],
+                audits: Vec::new(),
+            },
+            pending,
+        )
         .await
         .expect("write");
+}
+
+/// The index entries `execution` wrote.
+fn at<'a>(
+    pending: &'a mut HashMap<&str, PendingEntries>,
+    execution: &str,
+) -> &'a mut PendingEntries {
+    pending.get_mut(execution).expect("an execution")
 }
 
 /// (key, value) of the activities a query returns, in order.
@@ -82,18 +102,24 @@ async fn versions_appear_when_committed_and_collisions_are_refused() {
         let name = backend.name;
         let tenant = tenant(&backend).await;
         let store = tenant.processor();
-        let commit = |execution: &'static str| {
-            store.commit_activities(PIPELINE, ActivityKind::Raw, execution)
-        };
-
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let mut pending: HashMap<&str, PendingEntries> = ["e1", "e2", "e3"]
+            .into_iter()
+            .map(|e| (e, PendingEntries::new(dir.path())))
+            .collect();
+        let raw = ActivityKind::Raw;
         write(
             store,
             "e1",
+            at(&mut pending, "e1"),
             &[("x", "1", identity("x")), ("y", "2", identity("y"))],
         )
         .await;
         assert!(listed(store, false).await.is_empty(), "{name}: uncommitted");
-        let first = commit("e1").await.expect("commit e1");
+        let first = store
+            .commit_activities(PIPELINE, raw, "e1", at(&mut pending, "e1"))
+            .await
+            .expect("commit e1");
         assert_eq!(
             first,
             Committed {
@@ -112,6 +138,7 @@ async fn versions_appear_when_committed_and_collisions_are_refused() {
         write(
             store,
             "e2",
+            at(&mut pending, "e2"),
             &[
                 ("x", "3", identity("x")),
                 ("z", "4", identity("z")),
@@ -124,7 +151,10 @@ async fn versions_appear_when_committed_and_collisions_are_refused() {
             2,
             "{name}: e2 not committed yet"
         );
-        let second = commit("e2").await.expect("commit e2");
+        let second = store
+            .commit_activities(PIPELINE, raw, "e2", at(&mut pending, "e2"))
+            .await
+            .expect("commit e2");
         assert_eq!(
             second,
             Committed {
@@ -153,10 +183,13 @@ async fn versions_appear_when_committed_and_collisions_are_refused() {
         write(
             store,
             "e3",
+            at(&mut pending, "e3"),
             &[("w", "6", impostor), ("v", "7", identity("v"))],
         )
         .await;
-        let refused = commit("e3").await;
+        let refused = store
+            .commit_activities(PIPELINE, raw, "e3", at(&mut pending, "e3"))
+            .await;
         assert!(refused.is_err(), "{name}: {refused:?}");
         assert_eq!(
             listed(store, false).await.len(),
@@ -167,8 +200,11 @@ async fn versions_appear_when_committed_and_collisions_are_refused() {
             !store.discard_uncommitted("e3").await.expect("discard e3"),
             "{name}"
         );
-        // Discarded: committing e3 again finds nothing to commit.
-        let empty = commit("e3").await.expect("commit after discard");
+        // Discarded: e3 run again from nothing (its entries gone with it) has nothing to commit.
+        let empty = store
+            .commit_activities(PIPELINE, raw, "e3", &mut PendingEntries::new(dir.path()))
+            .await
+            .expect("commit after discard");
         assert_eq!(empty, Committed::default(), "{name}");
         assert!(
             store.discard_uncommitted("e2").await.expect("discard e2"),

@@ -351,7 +351,8 @@ async fn inline(
         .map_err(|e| ApiError::Internal(format!("cannot create an error file: {e}")))?;
     // Only an activities pipeline stores its rows as activities; the others' are shown.
     let activities = plan.kind() == PipelineType::Activities;
-    let mut sink = StoreSink::new(caller.tenant.clone(), execution, errors)?.inline(
+    let work_dir = state.config.data_dir.as_path();
+    let mut sink = StoreSink::new(caller.tenant.clone(), execution, errors, work_dir)?.inline(
         plan.outputs()
             .iter()
             .map(|o| (o.key.clone(), o.kind))
@@ -381,6 +382,7 @@ async fn inline(
     .map_err(|e| ApiError::Internal(format!("the execution stopped unexpectedly: {e}")))?
     .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let outputs = sink.take_outputs();
+    let mut pending = sink.take_pending()?;
     let mut file = sink.into_errors()?;
     let mut text = String::new();
     file.rewind()
@@ -401,7 +403,7 @@ async fn inline(
             // Commits and metrics of a tenant happen one at a time.
             let lock = state.runner.lock_of(&caller.tenant_id);
             let _turn = lock.lock().await;
-            runner::finish(caller, &plan, execution, &outcome).await?;
+            runner::finish(caller, &plan, execution, &outcome, &mut pending, work_dir).await?;
         } else {
             execution.record_outcome(&outcome);
             let message = match plan.kind() {

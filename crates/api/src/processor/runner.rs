@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
+use std::path::Path;
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -29,7 +30,7 @@ use sifr_store::segment::{
 };
 use sifr_store::{
     ActivityChunk, ActivityKind, AuditBlock, BlobKey, MetricScope, MetricValueRecord,
-    ProcessorStore, TenantStore,
+    PendingEntries, ProcessorStore, TenantStore,
 };
 use tokio::runtime::Handle;
 
@@ -177,7 +178,8 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
         pipelines::execution_plan(&caller, &execution.pipeline_id, execution.pipeline_version)
             .await?;
     if committed {
-        return complete_committed(&caller, &plan, &mut execution).await;
+        let work_dir = state.config.data_dir.as_path();
+        return complete_committed(&caller, &plan, &mut execution, work_dir).await;
     }
     execution.status = Status::InProgress;
     execution.save(processor).await?;
@@ -202,8 +204,11 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
     // are asked for; other rows have them written as they are evaluated.
     let csv = input.csv_options().cloned();
     let audit = csv.is_none();
-    let sink = StoreSink::new(tenant.clone(), &execution, errors)?.spans(csv);
-    let (outcome, sink) = evaluate(&caller, &execution, plan.clone(), input, sink, audit).await?;
+    let work_dir = state.config.data_dir.as_path();
+    let sink = StoreSink::new(tenant.clone(), &execution, errors, work_dir)?.spans(csv);
+    let (outcome, mut sink) =
+        evaluate(&caller, &execution, plan.clone(), input, sink, audit).await?;
+    let mut pending = sink.take_pending()?;
     audit_source::save_lookups(state, tenant_id, execution_id, &outcome.lookups).await?;
 
     tracing::info!(
@@ -222,7 +227,15 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
             .put(&errors_key(tenant_id, execution_id)?, &mut file)
             .await?;
     }
-    finish(&caller, &plan, &mut execution, &outcome).await
+    finish(
+        &caller,
+        &plan,
+        &mut execution,
+        &outcome,
+        &mut pending,
+        work_dir,
+    )
+    .await
 }
 
 /// Runs the engine over the execution's input on a blocking thread, writing to `sink`, which
@@ -301,22 +314,30 @@ pub(crate) fn impacts_failure(error: &ApiError) -> String {
     format!("error when creating or updating impacts: {error}")
 }
 
-/// After the rows are written: the commit, aggregations, metrics, and the final status. When
-/// the execution only added activities, the aggregates and metric values it computed while
-/// reading are added to the stored ones; otherwise (versions replaced, deletions) they are
-/// computed again from the latest values of all activities.
+/// After the rows are written: the commit (of the index entries the writes left in
+/// `pending`), aggregations, metrics, and the final status. When the execution only added
+/// activities, the aggregates and metric values it computed while reading are added to the
+/// stored ones; otherwise (versions replaced, deletions) they are computed again from the
+/// latest values of all activities. Temporary files go under `work_dir`.
 pub(crate) async fn finish(
     caller: &Caller,
     plan: &Plan,
     execution: &mut Execution,
     outcome: &Outcome,
+    pending: &mut PendingEntries,
+    work_dir: &Path,
 ) -> ApiResult<()> {
     let processor = caller.tenant.processor();
     execution.record_outcome(outcome);
     execution.status = Status::CalculatingMetrics;
     execution.save(processor).await?;
     let committed = match processor
-        .commit_activities(&execution.pipeline_id, ActivityKind::Raw, &execution.id)
+        .commit_activities(
+            &execution.pipeline_id,
+            ActivityKind::Raw,
+            &execution.id,
+            pending,
+        )
         .await
     {
         Ok(committed) => committed,
@@ -327,7 +348,7 @@ pub(crate) async fn finish(
         }
     };
     let only_new = committed.created == committed.versions;
-    update_aggregates_and_metrics(caller, plan, execution, outcome, only_new).await?;
+    update_aggregates_and_metrics(caller, plan, execution, outcome, only_new, work_dir).await?;
     conclude(processor, execution).await
 }
 
@@ -337,6 +358,7 @@ async fn complete_committed(
     caller: &Caller,
     plan: &Plan,
     execution: &mut Execution,
+    work_dir: &Path,
 ) -> ApiResult<()> {
     let processor = caller.tenant.processor();
     let extent = processor.execution_extent(&execution.id).await?;
@@ -352,7 +374,7 @@ async fn complete_committed(
     };
     execution.status = Status::CalculatingMetrics;
     execution.save(processor).await?;
-    update_aggregates_and_metrics(caller, plan, execution, &outcome, false).await?;
+    update_aggregates_and_metrics(caller, plan, execution, &outcome, false, work_dir).await?;
     conclude(processor, execution).await
 }
 
@@ -362,12 +384,14 @@ async fn update_aggregates_and_metrics(
     execution: &Execution,
     outcome: &Outcome,
     only_new: bool,
+    work_dir: &Path,
 ) -> ApiResult<()> {
     let processor = caller.tenant.processor();
     let started = std::time::Instant::now();
-    let merged = only_new && merge_aggregates(processor, plan, execution, outcome).await?;
+    let merged =
+        only_new && merge_aggregates(processor, plan, execution, outcome, work_dir).await?;
     if !merged {
-        aggregate(processor, plan, execution).await?;
+        aggregate(processor, plan, execution, work_dir).await?;
     }
     if execution.trigger_metric_aggregations {
         if only_new {
@@ -428,6 +452,8 @@ pub(crate) struct StoreSink {
     /// Full segments, and audit blocks, for the next batch.
     batch: Batch,
     writer: BatchWriter,
+    /// The index entries of what was written, once everything is.
+    pending: Option<PendingEntries>,
     /// Where each chunk lies in the CSV input, for audit records made again on demand.
     spans: Option<Spans>,
     /// Inline: the rows are stored only once every row succeeded, and shown in the response.
@@ -456,10 +482,12 @@ struct Held {
 
 impl StoreSink {
     /// Must be created on the server's runtime.
+    /// Temporary files go under `work_dir`.
     pub(crate) fn new(
         tenant: Arc<dyn TenantStore>,
         execution: &Execution,
         errors: File,
+        work_dir: &Path,
     ) -> ApiResult<Self> {
         Ok(Self {
             tombstones: execution.is_deletion(),
@@ -468,7 +496,8 @@ impl StoreSink {
             error_lines: 0,
             open: HashMap::new(),
             batch: Batch::default(),
-            writer: BatchWriter::start(tenant, execution)?,
+            writer: BatchWriter::start(tenant, execution, PendingEntries::new(work_dir))?,
+            pending: None,
             spans: None,
             held: None,
         })
@@ -501,6 +530,13 @@ impl StoreSink {
             .as_mut()
             .map(|held| std::mem::take(&mut held.rows))
             .unwrap_or_default()
+    }
+
+    /// The index entries of the written versions, for the commit.
+    pub(crate) fn take_pending(&mut self) -> ApiResult<PendingEntries> {
+        self.pending
+            .take()
+            .ok_or_else(|| ApiError::Internal("the execution's writes did not finish".into()))
     }
 
     pub(crate) fn into_errors(self) -> ApiResult<File> {
@@ -538,17 +574,21 @@ struct Batch {
 /// of its own, so that storing one batch overlaps gathering the next.
 struct BatchWriter {
     batches: Option<SyncSender<Batch>>,
-    thread: Option<JoinHandle<Result<(), SinkError>>>,
+    thread: Option<JoinHandle<Result<PendingEntries, SinkError>>>,
 }
 
 impl BatchWriter {
     /// Must be called on the server's runtime.
-    fn start(tenant: Arc<dyn TenantStore>, execution: &Execution) -> ApiResult<Self> {
+    fn start(
+        tenant: Arc<dyn TenantStore>,
+        execution: &Execution,
+        mut pending: PendingEntries,
+    ) -> ApiResult<Self> {
         let runtime = Handle::current();
         let (pipeline_id, execution_id) = (execution.pipeline_id.clone(), execution.id.clone());
         // One batch waiting while another is written.
         let (batches, received) = sync_channel::<Batch>(1);
-        let write = move || -> Result<(), SinkError> {
+        let write = move || -> Result<PendingEntries, SinkError> {
             let mut sealer = SegmentSealer::new()?;
             for batch in received {
                 let segments = batch
@@ -564,9 +604,10 @@ impl BatchWriter {
                     segments,
                     audits: batch.audits,
                 };
-                runtime.block_on(tenant.processor().write_activities(&chunk))?;
+                let written = tenant.processor().write_activities(&chunk, &mut pending);
+                runtime.block_on(written)?;
             }
-            Ok(())
+            Ok(pending)
         };
         let thread = std::thread::Builder::new()
             .name("sifr-writer".into())
@@ -583,12 +624,12 @@ impl BatchWriter {
         match sent {
             Some(Ok(())) => Ok(()),
             // The writer stopped: its error says why.
-            _ => self.finish(),
+            _ => self.finish().map(drop),
         }
     }
 
-    /// Waits for every batch to be written.
-    fn finish(&mut self) -> Result<(), SinkError> {
+    /// Waits for every batch to be written; returns the index entries of what was.
+    fn finish(&mut self) -> Result<PendingEntries, SinkError> {
         self.batches = None;
         match self.thread.take().map(JoinHandle::join) {
             None => Err("the activity writer has already stopped".into()),
@@ -800,7 +841,8 @@ impl ActivitySink for StoreSink {
             }
             self.flush()?;
         }
-        self.writer.finish()
+        self.pending = Some(self.writer.finish()?);
+        Ok(())
     }
 }
 
@@ -830,6 +872,7 @@ async fn aggregate(
     processor: &dyn ProcessorStore,
     plan: &Plan,
     execution: &Execution,
+    work_dir: &Path,
 ) -> ApiResult<()> {
     let Some(aggregation) = plan.aggregation() else {
         return Ok(());
@@ -856,7 +899,7 @@ async fn aggregate(
     )
     .await?;
     let rows = totals.results(aggregation, &groups.names);
-    replace_aggregates(processor, plan, execution, &rows).await
+    replace_aggregates(processor, plan, execution, &rows, work_dir).await
 }
 
 /// Calls `visit` with the group, the date and the values of the outputs `read` (as their
@@ -892,6 +935,7 @@ async fn merge_aggregates(
     plan: &Plan,
     execution: &Execution,
     outcome: &Outcome,
+    work_dir: &Path,
 ) -> ApiResult<bool> {
     let Some(aggregation) = plan.aggregation() else {
         return Ok(true);
@@ -945,7 +989,7 @@ async fn merge_aggregates(
             values,
         })
         .collect();
-    replace_aggregates(processor, plan, execution, &rows).await?;
+    replace_aggregates(processor, plan, execution, &rows, work_dir).await?;
     Ok(true)
 }
 
@@ -972,6 +1016,7 @@ async fn replace_aggregates(
     plan: &Plan,
     execution: &Execution,
     rows: &[AggregateRow],
+    work_dir: &Path,
 ) -> ApiResult<()> {
     let Some(aggregation) = plan.aggregation() else {
         return Ok(());
@@ -1022,6 +1067,7 @@ async fn replace_aggregates(
         sealed.push(sealer.seal(builder)?);
     }
     let created_at = Timestamp::now().as_millis();
+    let mut pending = PendingEntries::new(work_dir);
     let mut segments = sealed.into_iter().peekable();
     while segments.peek().is_some() {
         let mut batch = Vec::new();
@@ -1031,14 +1077,17 @@ async fn replace_aggregates(
             batch.push(segment);
         }
         processor
-            .write_activities(&ActivityChunk {
-                pipeline_id: execution.pipeline_id.clone(),
-                execution_id: execution.id.clone(),
-                kind: ActivityKind::Aggregated,
-                created_at,
-                segments: batch,
-                audits: Vec::new(),
-            })
+            .write_activities(
+                &ActivityChunk {
+                    pipeline_id: execution.pipeline_id.clone(),
+                    execution_id: execution.id.clone(),
+                    kind: ActivityKind::Aggregated,
+                    created_at,
+                    segments: batch,
+                    audits: Vec::new(),
+                },
+                &mut pending,
+            )
             .await?;
     }
     processor
@@ -1046,6 +1095,7 @@ async fn replace_aggregates(
             &execution.pipeline_id,
             ActivityKind::Aggregated,
             &execution.id,
+            &mut pending,
         )
         .await?;
     Ok(())
