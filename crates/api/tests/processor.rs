@@ -432,15 +432,18 @@ async fn walkthrough_from_upload_to_metrics_at_every_level() {
 
         // The audit record of the latest version names its input row and the formulas.
         let id = versions[1]["activityId"].as_i64().expect("an activity id");
-        let audits = call(
-            &server,
-            &root,
-            "/usa/company/sub",
-            Method::GET,
-            &format!("/pipelineProcessor/activities/{id}/audits"),
-            None,
-        )
-        .await;
+        let audits_path = format!("/pipelineProcessor/activities/{id}/audits");
+        let audits_of = || {
+            call(
+                &server,
+                &root,
+                "/usa/company/sub",
+                Method::GET,
+                &audits_path,
+                None,
+            )
+        };
+        let audits = audits_of().await;
         let records = audits.as_array().expect("audits");
         assert_eq!(records.len(), 2);
         let latest = &records[1]["audits"][0];
@@ -476,15 +479,7 @@ async fn walkthrough_from_upload_to_metrics_at_every_level() {
             async move { call(server, root, "/usa", Method::PATCH, &path, Some(body)).await }
         };
         set_co2(json!(1234.5)).await;
-        let again = call(
-            &server,
-            &root,
-            "/usa/company/sub",
-            Method::GET,
-            &format!("/pipelineProcessor/activities/{id}/audits"),
-            None,
-        )
-        .await;
+        let again = audits_of().await;
         assert_eq!(again, audits, "{}", server.backend);
         assert!(!again.to_string().contains("1234.5"));
         // Later executions use the factor as it was.

@@ -89,6 +89,15 @@ pub trait ChunkEncoder: Send {
     fn encode(&mut self, plan: &Plan, chunk: &ChunkOutput) -> Result<Self::Encoded, SinkError>;
 }
 
+/// Sinks with nothing to prepare in parallel use `()`.
+impl ChunkEncoder for () {
+    type Encoded = ();
+
+    fn encode(&mut self, _: &Plan, _: &ChunkOutput) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
 /// Where an execution's results go: files for `sifr run`, the activity store for the server.
 ///
 /// [`write`](ActivitySink::write) receives every chunk exactly once, in input order, on one

@@ -17,7 +17,7 @@ use sifr_calc::ResourceSource;
 
 use crate::audit::AuditFormat;
 use crate::error::{EngineError, SinkError};
-use crate::execute::{ActivitySink, ChunkEncoder, ExecutionOptions, NoProgress, Outcome, execute};
+use crate::execute::{ActivitySink, ExecutionOptions, NoProgress, Outcome, execute};
 use crate::input::{CsvInput, CsvOptions};
 use crate::plan::Plan;
 use crate::process::ChunkOutput;
@@ -105,22 +105,10 @@ struct Records {
     lines: Vec<u8>,
 }
 
-struct NoEncoding;
-
-impl ChunkEncoder for NoEncoding {
-    type Encoded = ();
-
-    fn encode(&mut self, _: &Plan, _: &ChunkOutput) -> Result<(), SinkError> {
-        Ok(())
-    }
-}
-
 impl ActivitySink for Records {
-    type Encoder = NoEncoding;
+    type Encoder = ();
 
-    fn encoder(&self) -> NoEncoding {
-        NoEncoding
-    }
+    fn encoder(&self) {}
 
     fn write(&mut self, chunk: &ChunkOutput, _: ()) -> Result<(), SinkError> {
         if let Some(batch) = &chunk.audit {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Number, Value as JsonValue};
 use sifr_engine::{
-    ActivitySink, ChunkEncoder, ChunkOutput, ExecutionOptions, NoProgress, Outcome, Plan,
-    RowsInput, SinkError, Stored, execute,
+    ActivitySink, ChunkOutput, ExecutionOptions, NoProgress, Outcome, Plan, RowsInput, SinkError,
+    Stored, execute,
 };
 
 use crate::auth::Caller;
@@ -50,22 +50,11 @@ struct Collect {
     result: DryRunResult,
 }
 
-/// Lines are built when written; there is nothing to prepare in parallel.
-struct Unencoded;
-
-impl ChunkEncoder for Unencoded {
-    type Encoded = ();
-    fn encode(&mut self, _: &Plan, _: &ChunkOutput) -> Result<(), SinkError> {
-        Ok(())
-    }
-}
-
 impl ActivitySink for Collect {
-    type Encoder = Unencoded;
+    // Lines are built when written; there is nothing to prepare in parallel.
+    type Encoder = ();
 
-    fn encoder(&self) -> Unencoded {
-        Unencoded
-    }
+    fn encoder(&self) {}
 
     fn write(&mut self, chunk: &ChunkOutput, (): ()) -> Result<(), SinkError> {
         for row in chunk.rows.iter() {

@@ -27,9 +27,7 @@ use crate::state::AppState;
 
 /// The blob of what an execution's resource look-ups found.
 fn lookups_key(tenant: &TenantId, execution: &str) -> ApiResult<BlobKey> {
-    Ok(BlobKey::parse(&format!(
-        "tenants/{tenant}/executions/{execution}/lookups.json"
-    ))?)
+    runner::execution_blob(tenant, execution, "lookups.json")
 }
 
 /// Keeps what an execution's resource look-ups found, for its records to be made again.

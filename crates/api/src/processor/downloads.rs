@@ -31,6 +31,7 @@ use utoipa::ToSchema;
 
 use super::audit_source::AuditSource;
 use super::executions::{self, DownloadUrl, Status};
+use super::runner;
 use super::{activities, metrics};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -126,9 +127,7 @@ fn blob(tenant: &TenantId, id: &str, file: &str) -> ApiResult<BlobKey> {
 
 /// The blob of an execution's audit export.
 fn audit_export_key(tenant: &TenantId, execution: &str) -> ApiResult<BlobKey> {
-    Ok(BlobKey::parse(&format!(
-        "tenants/{tenant}/executions/{execution}/audit-export.csv"
-    ))?)
+    runner::execution_blob(tenant, execution, "audit-export.csv")
 }
 
 async fn write_status(

@@ -68,25 +68,26 @@ impl Runner {
     }
 }
 
+/// The blob `name` of an execution; each kept in the execution's folder.
+pub(crate) fn execution_blob(tenant: &TenantId, execution: &str, name: &str) -> ApiResult<BlobKey> {
+    Ok(BlobKey::parse(&format!(
+        "tenants/{tenant}/executions/{execution}/{name}"
+    ))?)
+}
+
 /// The blob an execution's input is uploaded to.
 pub(crate) fn input_key(tenant: &TenantId, execution: &str) -> ApiResult<BlobKey> {
-    Ok(BlobKey::parse(&format!(
-        "tenants/{tenant}/executions/{execution}/input.csv"
-    ))?)
+    execution_blob(tenant, execution, "input.csv")
 }
 
 /// The blob of a data pipeline execution's results.
 pub(crate) fn output_key(tenant: &TenantId, execution: &str) -> ApiResult<BlobKey> {
-    Ok(BlobKey::parse(&format!(
-        "tenants/{tenant}/executions/{execution}/result.csv"
-    ))?)
+    execution_blob(tenant, execution, "result.csv")
 }
 
 /// The blob of an execution's error report.
 pub(crate) fn errors_key(tenant: &TenantId, execution: &str) -> ApiResult<BlobKey> {
-    Ok(BlobKey::parse(&format!(
-        "tenants/{tenant}/executions/{execution}/errors.txt"
-    ))?)
+    execution_blob(tenant, execution, "errors.txt")
 }
 
 /// Who background work acts as: the execution's creator, as a contributor of its group.
