@@ -217,10 +217,12 @@ pub(crate) async fn named_version(
     };
     Ok(match &query.version {
         VersionSelector::Latest => Some(latest),
-        VersionSelector::Exact(version) => match u32::try_from(*version) {
-            Ok(version) => store.resource_version(kind, &latest.id, version).await?,
-            Err(_) => None,
-        },
+        VersionSelector::Exact(version) | VersionSelector::Recorded(version) => {
+            match u32::try_from(*version) {
+                Ok(version) => store.resource_version(kind, &latest.id, version).await?,
+                Err(_) => None,
+            }
+        }
         VersionSelector::AsAt(text) => {
             let at = Timestamp::parse(text).map_err(|_| {
                 ApiError::BadRequest(format!(

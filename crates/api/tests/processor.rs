@@ -484,6 +484,29 @@ async fn walkthrough_from_upload_to_metrics_at_every_level() {
         assert!(!again.to_string().contains("1234.5"));
         // Later executions use the factor as it was.
         set_co2(number(CO2)).await;
+        // A dataset frozen since (as while a new version is indexed) is still read for them.
+        let datasets = "/referenceDatasets/referenceDatasets";
+        let listed = call(&server, &root, "/usa", Method::GET, datasets, None).await;
+        let fuel_types = listed["referenceDatasets"]
+            .as_array()
+            .expect("datasets")
+            .iter()
+            .find(|d| d["name"] == "fuel_types")
+            .expect("the fuel types")["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+        let set_state = |state: &'static str| {
+            let path = format!("{datasets}/{fuel_types}");
+            let (server, root) = (&server, &root);
+            async move {
+                let body = Some(json!({"state": state}));
+                call(server, root, "/usa", Method::PATCH, &path, body).await
+            }
+        };
+        set_state("frozen").await;
+        assert_eq!(audits_of().await, audits, "{}", server.backend);
+        set_state("enabled").await;
 
         // Inline: results in the response, stored when every row succeeds.
         let inline = created(

@@ -455,7 +455,7 @@ fn select<T>(
             && scope.group.as_ref().is_none_or(|g| *g == query.group)
     });
     let chosen = match &query.version {
-        VersionSelector::Exact(version) => candidates
+        VersionSelector::Exact(version) | VersionSelector::Recorded(version) => candidates
             .filter(|(scope, _)| scope.version == *version)
             .max_by_key(|(scope, _)| scope.version),
         VersionSelector::AsAt(at) => candidates

@@ -23,6 +23,19 @@ pub enum VersionSelector {
     Exact(u64),
     /// The newest version active at this instant (`activeAt`, else `createdAt` ≤ the text).
     AsAt(String),
+    /// A version an earlier evaluation used, read again to make its audit records: usable
+    /// whatever state the resource is in now (a dataset is frozen while it is indexed again).
+    Recorded(u64),
+}
+
+impl VersionSelector {
+    /// The version number asked for, if one is.
+    pub fn number(&self) -> Option<u64> {
+        match self {
+            VersionSelector::Exact(v) | VersionSelector::Recorded(v) => Some(*v),
+            VersionSelector::Latest | VersionSelector::AsAt(_) => None,
+        }
+    }
 }
 
 /// A look-up of a resource by name.
@@ -258,6 +271,8 @@ pub struct PinnedResources {
     datasets: Cache<Dataset>,
     calculations: Cache<Calculation>,
     groups: RwLock<HashMap<String, bool>>,
+    /// The last error of each look-up that failed, by kind.
+    failures: RwLock<HashMap<(&'static str, ResourceQuery), String>>,
 }
 
 impl PinnedResources {
@@ -268,22 +283,48 @@ impl PinnedResources {
             datasets: RwLock::default(),
             calculations: RwLock::default(),
             groups: RwLock::default(),
+            failures: RwLock::default(),
         }
     }
 
+    /// Fetches what `cache` does not hold yet; remembers a failure.
+    fn cached<T>(
+        &self,
+        kind: &'static str,
+        cache: &Cache<T>,
+        query: &ResourceQuery,
+        fetch: impl FnOnce() -> Result<Option<Arc<T>>, ResourceError>,
+    ) -> Result<Option<Arc<T>>, ResourceError> {
+        if let Some(found) = read(cache).get(query) {
+            return Ok(found.clone());
+        }
+        let found = fetch().inspect_err(|e| {
+            write(&self.failures).insert((kind, query.clone()), e.0.clone());
+        })?;
+        // Another thread may have fetched the same query meanwhile: the first answer wins, so
+        // that all rows agree on one version.
+        Ok(write(cache).entry(query.clone()).or_insert(found).clone())
+    }
+
     pub fn activity(&self, query: &ResourceQuery) -> Result<Option<Arc<Activity>>, ResourceError> {
-        cached(&self.activities, query, || self.source.activity(query))
+        self.cached(ACTIVITY, &self.activities, query, || {
+            self.source.activity(query)
+        })
     }
 
     pub fn dataset(&self, query: &ResourceQuery) -> Result<Option<Arc<Dataset>>, ResourceError> {
-        cached(&self.datasets, query, || self.source.dataset(query))
+        self.cached(DATASET, &self.datasets, query, || {
+            self.source.dataset(query)
+        })
     }
 
     pub fn calculation(
         &self,
         query: &ResourceQuery,
     ) -> Result<Option<Arc<Calculation>>, ResourceError> {
-        cached(&self.calculations, query, || self.source.calculation(query))
+        self.cached(CALCULATION, &self.calculations, query, || {
+            self.source.calculation(query)
+        })
     }
 
     pub fn group_exists(&self, group: &str) -> Result<bool, ResourceError> {
@@ -316,11 +357,17 @@ impl PinnedResources {
             .map(|(g, &exists)| (g.clone(), exists))
             .collect();
         groups.sort();
+        let mut failed: Vec<(String, ResourceQuery, String)> = read(&self.failures)
+            .iter()
+            .map(|((kind, query), message)| ((*kind).to_owned(), query.clone(), message.clone()))
+            .collect();
+        failed.sort();
         LookupLog {
             activities: answers(&self.activities),
             datasets: answers(&self.datasets),
             calculations: answers(&self.calculations),
             groups,
+            failed,
         }
     }
 
@@ -329,7 +376,7 @@ impl PinnedResources {
         let mut all = Vec::new();
         for found in read(&self.activities).values().flatten() {
             all.push(PinnedVersion {
-                kind: "activity",
+                kind: ACTIVITY,
                 id: found.id.clone(),
                 name: found.name.clone(),
                 version: found.version,
@@ -337,7 +384,7 @@ impl PinnedResources {
         }
         for found in read(&self.datasets).values().flatten() {
             all.push(PinnedVersion {
-                kind: "referenceDataset",
+                kind: DATASET,
                 id: found.id.clone(),
                 name: found.name.clone(),
                 version: found.version,
@@ -345,7 +392,7 @@ impl PinnedResources {
         }
         for found in read(&self.calculations).values().flatten() {
             all.push(PinnedVersion {
-                kind: "calculation",
+                kind: CALCULATION,
                 id: found.id.clone(),
                 name: found.name.clone(),
                 version: found.version,
@@ -373,7 +420,15 @@ pub struct LookupLog {
     pub calculations: Vec<(ResourceQuery, Option<Found>)>,
     /// ASSIGN_TO_GROUP's checks: whether each group existed.
     pub groups: Vec<(String, bool)>,
+    /// Look-ups that failed, by kind (`activity`, `referenceDataset`, `calculation`), with
+    /// their error: made again, they fail the same way.
+    #[serde(default)]
+    pub failed: Vec<(String, ResourceQuery, String)>,
 }
+
+const ACTIVITY: &str = "activity";
+const DATASET: &str = "referenceDataset";
+const CALCULATION: &str = "calculation";
 
 /// A versioned resource.
 trait Identified {
@@ -398,15 +453,19 @@ identified!(Activity, Dataset, Calculation);
 type Answers = HashMap<ResourceQuery, Option<Found>>;
 
 /// Answers look-ups as an earlier execution's [`LookupLog`] says they were answered: a query
-/// that found nothing finds nothing again, and a query that found a resource reads that
-/// resource at that version from `source` (an error if it is no longer there, or if the name
-/// now finds another resource). A query the log does not hold is an error.
+/// that found nothing finds nothing again, a query that failed fails with the same error, and
+/// a query that found a resource reads that resource at that version from `source`, whatever
+/// its state now. When that cannot be done (the version is gone, the name finds another
+/// resource, the log has no such query), the look-up fails and [`failure`](Self::failure)
+/// says why: the evaluation is then not the execution's, and its records must not be used.
 pub struct ReplayedResources {
     source: Arc<dyn ResourceSource>,
     activities: Answers,
     datasets: Answers,
     calculations: Answers,
     groups: HashMap<String, bool>,
+    failed: HashMap<(String, ResourceQuery), String>,
+    failure: std::sync::Mutex<Option<ResourceError>>,
 }
 
 impl ReplayedResources {
@@ -417,48 +476,78 @@ impl ReplayedResources {
             datasets: log.datasets.into_iter().collect(),
             calculations: log.calculations.into_iter().collect(),
             groups: log.groups.into_iter().collect(),
+            failed: log
+                .failed
+                .into_iter()
+                .map(|(kind, query, message)| ((kind, query), message))
+                .collect(),
+            failure: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The first look-up that could not be answered as the execution's was.
+    pub fn failure(&self) -> Option<ResourceError> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn fail(&self, message: String) -> ResourceError {
+        let error = ResourceError(message);
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(|| error.clone());
+        error
     }
 
     fn replay<T: Identified>(
         &self,
-        what: &str,
+        (kind, what): (&str, &str),
         answers: &Answers,
         query: &ResourceQuery,
         fetch: impl FnOnce(&ResourceQuery) -> Result<Option<Arc<T>>, ResourceError>,
     ) -> Result<Option<Arc<T>>, ResourceError> {
-        let found = answers.get(query).ok_or_else(|| {
-            ResourceError(format!(
-                "the execution has no record of a look-up of {what} '{}'",
-                query.name
-            ))
-        })?;
+        let Some(found) = answers.get(query) else {
+            return Err(match self.failed.get(&(kind.to_owned(), query.clone())) {
+                Some(message) => ResourceError(message.clone()),
+                None => self.fail(format!(
+                    "the execution has no record of a look-up of {what} '{}'",
+                    query.name
+                )),
+            });
+        };
         let Some(found) = found else {
             return Ok(None);
         };
-        let exact = ResourceQuery {
-            version: VersionSelector::Exact(found.version),
+        let recorded = ResourceQuery {
+            version: VersionSelector::Recorded(found.version),
             ..query.clone()
         };
-        match fetch(&exact)? {
-            Some(resource) if resource.id() == found.id => Ok(Some(resource)),
-            _ => Err(ResourceError(format!(
-                "{what} '{}' version {} ({}), which the execution used, can no longer be read",
+        let gone = |why: String| {
+            self.fail(format!(
+                "{what} '{}' version {} ({}), which the execution used, can no longer be read{why}",
                 query.name, found.version, found.id
-            ))),
+            ))
+        };
+        match fetch(&recorded) {
+            Ok(Some(resource)) if resource.id() == found.id => Ok(Some(resource)),
+            Ok(_) => Err(gone(String::new())),
+            Err(e) => Err(gone(format!(": {e}"))),
         }
     }
 }
 
 impl ResourceSource for ReplayedResources {
     fn activity(&self, query: &ResourceQuery) -> Result<Option<Arc<Activity>>, ResourceError> {
-        self.replay("impact", &self.activities, query, |q| {
+        self.replay((ACTIVITY, "impact"), &self.activities, query, |q| {
             self.source.activity(q)
         })
     }
 
     fn dataset(&self, query: &ResourceQuery) -> Result<Option<Arc<Dataset>>, ResourceError> {
-        self.replay("reference dataset", &self.datasets, query, |q| {
+        self.replay((DATASET, "reference dataset"), &self.datasets, query, |q| {
             self.source.dataset(q)
         })
     }
@@ -467,32 +556,22 @@ impl ResourceSource for ReplayedResources {
         &self,
         query: &ResourceQuery,
     ) -> Result<Option<Arc<Calculation>>, ResourceError> {
-        self.replay("calculation", &self.calculations, query, |q| {
-            self.source.calculation(q)
-        })
+        self.replay(
+            (CALCULATION, "calculation"),
+            &self.calculations,
+            query,
+            |q| self.source.calculation(q),
+        )
     }
 
     fn group_exists(&self, group: &str) -> Result<bool, ResourceError> {
-        self.groups.get(group).copied().ok_or_else(|| {
-            ResourceError(format!(
+        match self.groups.get(group) {
+            Some(&exists) => Ok(exists),
+            None => Err(self.fail(format!(
                 "the execution has no record of whether group '{group}' exists"
-            ))
-        })
+            ))),
+        }
     }
-}
-
-fn cached<T>(
-    cache: &Cache<T>,
-    query: &ResourceQuery,
-    fetch: impl FnOnce() -> Result<Option<Arc<T>>, ResourceError>,
-) -> Result<Option<Arc<T>>, ResourceError> {
-    if let Some(found) = read(cache).get(query) {
-        return Ok(found.clone());
-    }
-    let found = fetch()?;
-    // Another thread may have fetched the same query meanwhile: the first answer wins, so that
-    // all rows agree on one version.
-    Ok(write(cache).entry(query.clone()).or_insert(found).clone())
 }
 
 // A poisoned lock only means another thread panicked while holding it; the maps stay valid.

@@ -35,6 +35,9 @@ pub enum EngineError {
     Cancelled,
     #[error("an evaluation thread stopped unexpectedly: {0}")]
     Worker(String),
+    /// A look-up could not be answered as the execution's was: the evaluation is not its.
+    #[error("the rows cannot be evaluated again as the execution evaluated them: {0}")]
+    Replay(sifr_calc::ResourceError),
 }
 
 /// Whether an error cost the whole row or one of its outputs.

@@ -127,6 +127,24 @@ impl InputChunk {
     pub fn text_len(&self) -> usize {
         self.text.len()
     }
+
+    /// The chunk with only its row numbered `row`, if it has one.
+    pub fn only_row(&self, row: u64) -> Result<InputChunk, InputError> {
+        let mut only = InputChunk::new(self.sequence, self.parameters.clone());
+        only.start_byte = self.start_byte;
+        only.end_byte = self.end_byte;
+        only.empty_cells = self.empty_cells;
+        for (index, found) in self.rows.iter().enumerate() {
+            if found.row != row {
+                continue;
+            }
+            match &found.problem {
+                None => only.push_row(found.row, found.line, self.cells(index))?,
+                Some(problem) => only.push_problem(found.row, found.line, problem.clone())?,
+            }
+        }
+        Ok(only)
+    }
 }
 
 /// A source of input rows, read one chunk at a time.

@@ -13,12 +13,12 @@ use std::io::Read;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sifr_calc::ResourceSource;
+use sifr_calc::ReplayedResources;
 
 use crate::audit::AuditFormat;
-use crate::error::{EngineError, SinkError};
+use crate::error::{EngineError, InputError, SinkError};
 use crate::execute::{ActivitySink, ExecutionOptions, NoProgress, Outcome, execute};
-use crate::input::{CsvInput, CsvOptions};
+use crate::input::{CsvInput, CsvOptions, InputChunk, RowReader};
 use crate::plan::Plan;
 use crate::process::ChunkOutput;
 
@@ -70,15 +70,18 @@ impl ChunkSpan {
 }
 
 /// The audit records (SIF's JSON lines, in row order) of the stored rows of one chunk,
-/// evaluated again. `header` holds the input's first `span.header_end` bytes and `rows` the
-/// bytes from `span.start` to `span.end`; `resources` must answer as they did for the
-/// execution, and `options` are the execution's.
+/// evaluated again; with `only_row`, of that row alone (rows are evaluated independently, so
+/// its record is the same). `header` holds the input's first `span.header_end` bytes and `rows`
+/// the bytes from `span.start` to `span.end`; `resources` answer from the execution's
+/// look-ups, and `options` are the execution's. Fails, rather than give records the execution
+/// did not make, when a look-up cannot be answered as it was.
 pub fn replay_audits(
     plan: &Plan,
     header: &[u8],
     rows: &[u8],
     span: &ChunkSpan,
-    resources: Arc<dyn ResourceSource>,
+    only_row: Option<u64>,
+    resources: Arc<ReplayedResources>,
     options: &ExecutionOptions,
 ) -> Result<Vec<u8>, EngineError> {
     let input = CsvInput::new(
@@ -87,6 +90,10 @@ pub fn replay_audits(
         &span.csv,
     )?
     .continuing_after(span.rows_before);
+    let input = OnlyRow {
+        input,
+        row: only_row,
+    };
     let options = ExecutionOptions {
         audit: true,
         audit_format: AuditFormat::Lines,
@@ -95,8 +102,34 @@ pub fn replay_audits(
         ..options.clone()
     };
     let mut records = Records::default();
-    execute(plan, input, resources, &options, &mut records, &NoProgress)?;
-    Ok(records.lines)
+    execute(
+        plan,
+        input,
+        resources.clone(),
+        &options,
+        &mut records,
+        &NoProgress,
+    )?;
+    match resources.failure() {
+        Some(failure) => Err(EngineError::Replay(failure)),
+        None => Ok(records.lines),
+    }
+}
+
+/// Hands on the chunks of `input`, or, with `row`, only that row of them.
+struct OnlyRow<R> {
+    input: R,
+    row: Option<u64>,
+}
+
+impl<R: RowReader> RowReader for OnlyRow<R> {
+    fn next_chunk(&mut self, max_rows: usize) -> Result<Option<InputChunk>, InputError> {
+        let chunk = self.input.next_chunk(max_rows)?;
+        match (chunk, self.row) {
+            (Some(chunk), Some(row)) => chunk.only_row(row).map(Some),
+            (chunk, _) => Ok(chunk),
+        }
+    }
 }
 
 /// Keeps the audit records of every chunk, and nothing else.

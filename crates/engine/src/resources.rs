@@ -161,7 +161,9 @@ fn pick<T>(
 ) -> Option<Arc<T>> {
     let versions = versions?;
     match &query.version {
-        VersionSelector::Exact(wanted) => versions.iter().find(|v| version(v) == *wanted).cloned(),
+        VersionSelector::Exact(wanted) | VersionSelector::Recorded(wanted) => {
+            versions.iter().find(|v| version(v) == *wanted).cloned()
+        }
         // Files carry no activation dates: the newest version is the one in force.
         VersionSelector::Latest | VersionSelector::AsAt(_) => {
             versions.iter().max_by_key(|v| version(v)).cloned()
@@ -193,7 +195,7 @@ impl ResourceSource for FileResources {
         let Some(file) = self.datasets.get(&query.name.to_lowercase()) else {
             return Ok(None);
         };
-        if let VersionSelector::Exact(v) = query.version
+        if let Some(v) = query.version.number()
             && v != 1
         {
             return Ok(None);

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::Value as Json;
-use sifr_calc::{ReplayedResources, ResourceSource};
+use sifr_calc::ReplayedResources;
 use sifr_engine::{AuditFormat, ChunkSpan, CsvOptions, ExecutionOptions, Plan, replay_audits};
 
 use crate::common::*;
@@ -156,7 +156,7 @@ fn replayed_chunks_give_the_records_the_execution_made() {
     .unwrap();
     assert_eq!(collected.spans.len(), 4);
     let (_dir, files) = walkthrough_resources();
-    let replayed: Arc<dyn ResourceSource> = Arc::new(ReplayedResources::new(
+    let replayed = Arc::new(ReplayedResources::new(
         Arc::new(files),
         outcome.lookups.clone(),
     ));
@@ -164,6 +164,7 @@ fn replayed_chunks_give_the_records_the_execution_made() {
     let header_end = collected.spans[0].0 as usize;
     assert_eq!(&input[..header_end], "date,group,fuel,Therms\n");
     let mut records = Vec::new();
+    let mut row_12 = String::new();
     let mut rows_before = 0;
     for &(start, end, rows_read) in &collected.spans {
         let span = ChunkSpan {
@@ -181,20 +182,42 @@ fn replayed_chunks_give_the_records_the_execution_made() {
                 &input.as_bytes()[..header_end],
                 rows,
                 &span,
+                None,
                 replayed.clone(),
                 &options,
             )
             .unwrap(),
         );
+        // One row alone: row 12, in the second chunk.
+        if rows_before < 12 && 12 <= rows_before + rows_read {
+            let alone = replay_audits(
+                &plan,
+                &input.as_bytes()[..header_end],
+                rows,
+                &span,
+                Some(12),
+                replayed.clone(),
+                &options,
+            )
+            .unwrap();
+            row_12 = String::from_utf8(alone).unwrap();
+        }
         rows_before += rows_read;
     }
     let original = zstd_lines(&collected.audits);
     // 25 rows, less two bad numbers and three numbers with a line break in them.
     assert_eq!(original.lines().count(), 20);
     assert_eq!(String::from_utf8(records).unwrap(), original);
+    let expected: Vec<&str> = original
+        .lines()
+        .filter(|l| l.contains("\"row\":12,"))
+        .collect();
+    assert_eq!(expected.len(), 1);
+    assert_eq!(row_12, format!("{}\n", expected[0]));
 
-    // A resource version the execution used that cannot be read any more is an error, not
-    // another version's evaluation.
+    // A resource version the execution used that cannot be read any more fails the replay:
+    // neither another version's evaluation nor a record with an error the execution did not
+    // have.
     let mut stale = outcome.lookups.clone();
     for (_, found) in &mut stale.activities {
         if let Some(found) = found {
@@ -214,14 +237,62 @@ fn replayed_chunks_give_the_records_the_execution_made() {
         &input.as_bytes()[..header_end],
         &input.as_bytes()[span.start as usize..span.end as usize],
         &span,
+        None,
         Arc::new(ReplayedResources::new(Arc::new(files), stale)),
         &options,
     );
-    let text = match error {
-        Ok(records) => String::from_utf8(records).unwrap(),
-        Err(e) => e.to_string(),
+    let error = error.expect_err("records the execution did not make");
+    assert!(
+        error.to_string().contains("can no longer be read"),
+        "{error}"
+    );
+}
+
+/// A look-up that failed when the execution ran fails the same way when its rows are evaluated
+/// again: the record shows the execution's error, and the replay is the execution's.
+#[test]
+fn failed_look_ups_fail_again_when_made_again() {
+    let (_dir, resources) = walkthrough_resources();
+    let mut definition = walkthrough_pipeline();
+    let transforms = definition["transformer"]["transforms"]
+        .as_array_mut()
+        .unwrap();
+    let index = transforms.len();
+    // `sifr run` reads no other tenant's resources: every row's look-up fails.
+    transforms.push(serde_json::json!({"index": index,
+        "formula": "IMPACT('natural gas','ghg','co2',tenant='other')",
+        "outputs": [{"index": 0, "key": "shared", "type": "number"}]}));
+    let plan = Plan::new(pipeline(definition), resources.metrics()).unwrap();
+    let input = "date,group,fuel,Therms\n1/3/2022,/usa/co1/sub1,natural gas,100.50\n";
+    let (collected, outcome) = Run {
+        audit: true,
+        ..Run::default()
+    }
+    .execute(&plan, input.as_bytes(), resources)
+    .unwrap();
+    assert_eq!(outcome.lookups.failed.len(), 1, "{:?}", outcome.lookups);
+    let original = zstd_lines(&collected.audits);
+    assert!(original.contains("not available to sifr run"), "{original}");
+    let (start, end, _) = collected.spans[0];
+    let span = ChunkSpan {
+        header_end: start,
+        start,
+        end,
+        rows_before: 0,
+        csv: CsvOptions::default(),
     };
-    assert!(text.contains("can no longer be read"), "{text}");
+    let (_dir, files) = walkthrough_resources();
+    let replayed = replay_audits(
+        &plan,
+        &input.as_bytes()[..start as usize],
+        &input.as_bytes()[start as usize..end as usize],
+        &span,
+        None,
+        Arc::new(ReplayedResources::new(Arc::new(files), outcome.lookups)),
+        &ExecutionOptions::new("pipeline1", "execution1", "/"),
+    )
+    .unwrap();
+    assert_eq!(String::from_utf8(replayed).unwrap(), original);
 }
 
 /// An output whose formula only names a parameter is not evaluated when auditing; its record

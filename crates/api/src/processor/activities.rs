@@ -382,7 +382,8 @@ pub(crate) async fn audits(
                         new.insert(AuditSource::open(&state, &caller, &execution).await?)
                     }
                 };
-                find_record(&source.records(&block).await?, version.row_number)?
+                let row = u64::try_from(version.row_number).ok();
+                find_record(&source.records(&block, row).await?, version.row_number)?
             }
             None => None,
         };

@@ -11,9 +11,9 @@
 
 use std::sync::Arc;
 
-use sifr_calc::{LookupLog, ReplayedResources, ResourceSource};
+use sifr_calc::{LookupLog, ReplayedResources};
 use sifr_domain::TenantId;
-use sifr_engine::{AuditBatch, ChunkSpan, ExecutionOptions, Plan, replay_audits};
+use sifr_engine::{AuditBatch, ChunkSpan, EngineError, ExecutionOptions, Plan, replay_audits};
 use sifr_store::BlobKey;
 use tokio::sync::OnceCell;
 
@@ -56,7 +56,7 @@ pub(crate) struct AuditSource {
     options: ExecutionOptions,
     /// The first bytes of the input, up to the end of its header.
     header: OnceCell<Vec<u8>>,
-    resources: OnceCell<Arc<dyn ResourceSource>>,
+    resources: OnceCell<Arc<ReplayedResources>>,
 }
 
 impl AuditSource {
@@ -85,8 +85,10 @@ impl AuditSource {
         &self.plan
     }
 
-    /// The records of a stored block: SIF's JSON lines, one per stored row, in row order.
-    pub(crate) async fn records(&self, block: &[u8]) -> ApiResult<Vec<u8>> {
+    /// The records of a stored block: SIF's JSON lines, one per stored row, in row order. With
+    /// `only_row`, a block of spans gives that row's record alone (a block of records gives
+    /// them all).
+    pub(crate) async fn records(&self, block: &[u8], only_row: Option<u64>) -> ApiResult<Vec<u8>> {
         let Some(span) = ChunkSpan::decode(block) else {
             return AuditBatch {
                 records: 0,
@@ -110,15 +112,20 @@ impl AuditSource {
         let plan = self.plan.clone();
         let options = self.options.clone();
         tokio::task::spawn_blocking(move || {
-            replay_audits(&plan, &header, &rows, &span, resources, &options)
+            replay_audits(&plan, &header, &rows, &span, only_row, resources, &options)
         })
         .await
         .map_err(|e| ApiError::Internal(format!("audit records stopped unexpectedly: {e}")))?
         .map_err(|e| {
-            ApiError::Internal(format!(
+            let message = format!(
                 "the audit records of execution '{}' cannot be made again: {e}",
                 self.execution
-            ))
+            );
+            match e {
+                // The resources changed since (a version deleted): the caller can act on it.
+                EngineError::Replay(_) => ApiError::Conflict(message),
+                _ => ApiError::Internal(message),
+            }
         })
     }
 
@@ -145,7 +152,7 @@ impl AuditSource {
     }
 
     /// The resources as the execution's look-ups found them.
-    async fn replayed_resources(&self) -> ApiResult<Arc<dyn ResourceSource>> {
+    async fn replayed_resources(&self) -> ApiResult<Arc<ReplayedResources>> {
         let key = lookups_key(&self.acting.tenant_id, &self.execution)?;
         let mut json = Vec::new();
         let mut blob = self

@@ -666,7 +666,7 @@ fn audit_rows(
                 .await?;
             let mut lines = Lines::new();
             for block in &blocks {
-                let text = source.records(&block.records).await?;
+                let text = source.records(&block.records, None).await?;
                 for record in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
                     let record: AuditRecord = serde_json::from_slice(record).map_err(|e| {
                         ApiError::Internal(format!(

@@ -185,7 +185,9 @@ pub(crate) async fn resolve_dataset(
             .map_or(found.state, |latest| latest.state),
     };
     let name = found.name.clone().unwrap_or_default();
-    if latest_state == ResourceState::Frozen {
+    // A version read again for the audit of an earlier evaluation is read whatever the state.
+    let recorded = matches!(query.version, VersionSelector::Recorded(_));
+    if latest_state == ResourceState::Frozen && !recorded {
         return Err(ApiError::BadRequest(format!(
             "Reference dataset '{name}' is frozen: none of its versions may be used."
         )));
