@@ -24,7 +24,7 @@ use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as JsonValue};
 use sifr_domain::{Action, ResourceId, TenantId, Timestamp, authorize};
-use sifr_store::{ActivityQuery, BlobKey, MetricScope, StoreError, TenantStore};
+use sifr_store::{ActivityQuery, AuditBlock, BlobKey, MetricScope, StoreError, TenantStore};
 use tokio::io::AsyncReadExt;
 use tokio_util::io::StreamReader;
 use utoipa::ToSchema;
@@ -643,7 +643,9 @@ impl AuditLayout {
     }
 }
 
-/// The CSV of an execution's audit records, [`AUDIT_BLOCKS`] blocks per query.
+/// The CSV of an execution's audit records: [`AUDIT_BLOCKS`] blocks per query, each block's
+/// rows made (records made again, then CSV) on a blocking thread, one block per core at a time,
+/// in order.
 fn audit_rows(
     tenant: Arc<dyn TenantStore>,
     source: Arc<AuditSource>,
@@ -651,39 +653,55 @@ fn audit_rows(
     layout: AuditLayout,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
     let header = line(layout.header());
-    let pages = stream::try_unfold(Some(0), move |sequence| {
+    let query = execution.clone();
+    let blocks = stream::try_unfold(Some(0), move |sequence| {
         let tenant = tenant.clone();
-        let source = source.clone();
-        let execution = execution.clone();
-        let layout = layout.clone();
+        let execution = query.clone();
         async move {
             let Some(sequence) = sequence else {
-                return Ok(None);
+                return Ok::<_, ApiError>(None);
             };
             let blocks = tenant
                 .processor()
                 .audit_blocks(&execution, sequence, AUDIT_BLOCKS)
                 .await?;
-            let mut lines = Lines::new();
-            for block in &blocks {
-                let text = source.records(&block.records, None).await?;
-                for record in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                    let record: AuditRecord = serde_json::from_slice(record).map_err(|e| {
-                        ApiError::Internal(format!(
-                            "an audit record in block {} of execution '{execution}': {e}",
-                            block.sequence
-                        ))
-                    })?;
-                    layout.push(&mut lines, &record)?;
-                }
-            }
             let next = (blocks.len() == AUDIT_BLOCKS)
                 .then(|| blocks.last().map(|b| b.sequence + 1))
                 .flatten();
-            Ok(Some((lines.finish()?, next)))
+            Ok(Some((stream::iter(blocks.into_iter().map(Ok)), next)))
         }
-    });
-    file(header, pages)
+    })
+    .try_flatten();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rows = blocks
+        .map_ok(move |block| block_rows(source.clone(), layout.clone(), execution.clone(), block))
+        .try_buffered(cores);
+    file(header, rows)
+}
+
+/// The CSV rows of one audit block.
+async fn block_rows(
+    source: Arc<AuditSource>,
+    layout: AuditLayout,
+    execution: String,
+    block: AuditBlock,
+) -> ApiResult<Bytes> {
+    let text = source.records(&block.records, None).await?;
+    tokio::task::spawn_blocking(move || {
+        let mut lines = Lines::new();
+        for record in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let record: AuditRecord = serde_json::from_slice(record).map_err(|e| {
+                ApiError::Internal(format!(
+                    "an audit record in block {} of execution '{execution}': {e}",
+                    block.sequence
+                ))
+            })?;
+            layout.push(&mut lines, &record)?;
+        }
+        lines.finish()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("the audit export stopped unexpectedly: {e}")))?
 }
 
 /// The URL of a CSV of every audit record of the execution, one row per stored input row:
