@@ -9,6 +9,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use tokio::sync::mpsc::Receiver;
+
 use crate::segment::{Entry, blob_of, entries_of};
 use crate::{Result, StoreError};
 
@@ -53,6 +55,26 @@ impl PendingEntries {
             .map_err(|e| io(&self.dir, e))?;
         held.buffered.clear();
         Ok(())
+    }
+
+    /// The entries of ranges `0..ranges`, one range after the other, each sorted by activity
+    /// and then version (an activity's last entry is its latest version); read and sorted on
+    /// a blocking thread, a range ahead of the receiver.
+    pub(crate) fn sorted_ranges(mut self, ranges: usize) -> Receiver<Result<Vec<Entry>>> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        tokio::task::spawn_blocking(move || {
+            for range in 0..ranges {
+                let mut entries = Vec::new();
+                let read = self.read(range, &mut entries).map(|()| {
+                    entries.sort_unstable_by_key(|e| (e.id, e.version));
+                    entries
+                });
+                if sender.blocking_send(read).is_err() {
+                    break;
+                }
+            }
+        });
+        receiver
     }
 
     /// Appends the entries of `range` to `into`.

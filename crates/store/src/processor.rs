@@ -209,7 +209,7 @@ pub trait ProcessorStore: Send + Sync {
         pipeline_id: &str,
         kind: ActivityKind,
         execution_id: &str,
-        pending: &mut PendingEntries,
+        pending: PendingEntries,
     ) -> Result<Committed>;
     /// Removes what an execution wrote and did not commit; returns whether it had committed
     /// activities. An execution without any also loses its audit records.
@@ -603,20 +603,23 @@ where
         pipeline_id: &str,
         kind: ActivityKind,
         execution_id: &str,
-        pending: &mut PendingEntries,
+        pending: PendingEntries,
     ) -> Result<Committed> {
         let kind = kind as i64;
         let mut committed = Committed::default();
         // Versions that stop being their activity's latest, by segment.
         let mut superseded: std::collections::BTreeMap<i64, Vec<usize>> = Default::default();
+        // The entries of each range are read and sorted on a blocking thread while the
+        // previous range is merged and written.
+        let mut sorted = pending.sorted_ranges(1 << RANGE_BITS);
         let mut tx = self.write.begin().await?;
-        let mut new: Vec<Entry> = Vec::new();
         let mut existing: Vec<Entry> = Vec::new();
         for range in 0..(1i64 << RANGE_BITS) {
-            new.clear();
-            pending.read(range as usize, &mut new)?;
-            // By activity, then version: an activity's last entry is its latest version.
-            new.sort_unstable_by_key(|e| (e.id, e.version));
+            let new = sorted.recv().await.unwrap_or_else(|| {
+                Err(crate::StoreError::Corrupt(
+                    "the pending index entries stopped early".into(),
+                ))
+            })?;
             committed.versions += new.len() as u64;
             // The stored blocks of the range, read at once.
             let first = range << (BUCKET_BITS - RANGE_BITS);

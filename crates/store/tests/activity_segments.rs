@@ -58,7 +58,12 @@ async fn write(
         .expect("write");
 }
 
-/// The index entries `execution` wrote.
+/// The index entries `execution` wrote, for its commit.
+fn taken(pending: &mut HashMap<&str, PendingEntries>, execution: &str) -> PendingEntries {
+    pending.remove(execution).expect("an execution")
+}
+
+/// The index entries `execution` writes.
 fn at<'a>(
     pending: &'a mut HashMap<&str, PendingEntries>,
     execution: &str,
@@ -117,7 +122,7 @@ async fn versions_appear_when_committed_and_collisions_are_refused() {
         .await;
         assert!(listed(store, false).await.is_empty(), "{name}: uncommitted");
         let first = store
-            .commit_activities(PIPELINE, raw, "e1", at(&mut pending, "e1"))
+            .commit_activities(PIPELINE, raw, "e1", taken(&mut pending, "e1"))
             .await
             .expect("commit e1");
         assert_eq!(
@@ -152,7 +157,7 @@ async fn versions_appear_when_committed_and_collisions_are_refused() {
             "{name}: e2 not committed yet"
         );
         let second = store
-            .commit_activities(PIPELINE, raw, "e2", at(&mut pending, "e2"))
+            .commit_activities(PIPELINE, raw, "e2", taken(&mut pending, "e2"))
             .await
             .expect("commit e2");
         assert_eq!(
@@ -188,7 +193,7 @@ async fn versions_appear_when_committed_and_collisions_are_refused() {
         )
         .await;
         let refused = store
-            .commit_activities(PIPELINE, raw, "e3", at(&mut pending, "e3"))
+            .commit_activities(PIPELINE, raw, "e3", taken(&mut pending, "e3"))
             .await;
         assert!(refused.is_err(), "{name}: {refused:?}");
         assert_eq!(
@@ -202,7 +207,7 @@ async fn versions_appear_when_committed_and_collisions_are_refused() {
         );
         // Discarded: e3 run again from nothing (its entries gone with it) has nothing to commit.
         let empty = store
-            .commit_activities(PIPELINE, raw, "e3", &mut PendingEntries::new(dir.path()))
+            .commit_activities(PIPELINE, raw, "e3", PendingEntries::new(dir.path()))
             .await
             .expect("commit after discard");
         assert_eq!(empty, Committed::default(), "{name}");

@@ -382,7 +382,7 @@ async fn inline(
     .map_err(|e| ApiError::Internal(format!("the execution stopped unexpectedly: {e}")))?
     .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let outputs = sink.take_outputs();
-    let mut pending = sink.take_pending()?;
+    let pending = sink.take_pending()?;
     let mut file = sink.into_errors()?;
     let mut text = String::new();
     file.rewind()
@@ -403,7 +403,7 @@ async fn inline(
             // Commits and metrics of a tenant happen one at a time.
             let lock = state.runner.lock_of(&caller.tenant_id);
             let _turn = lock.lock().await;
-            runner::finish(caller, &plan, execution, &outcome, &mut pending, work_dir).await?;
+            runner::finish(caller, &plan, execution, &outcome, pending, work_dir).await?;
         } else {
             execution.record_outcome(&outcome);
             let message = match plan.kind() {

@@ -209,7 +209,7 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
     let sink = StoreSink::new(tenant.clone(), &execution, errors, work_dir)?.spans(csv);
     let (outcome, mut sink) =
         evaluate(&caller, &execution, plan.clone(), input, sink, audit).await?;
-    let mut pending = sink.take_pending()?;
+    let pending = sink.take_pending()?;
     audit_source::save_lookups(state, tenant_id, execution_id, &outcome.lookups).await?;
 
     tracing::info!(
@@ -228,15 +228,7 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
             .put(&errors_key(tenant_id, execution_id)?, &mut file)
             .await?;
     }
-    finish(
-        &caller,
-        &plan,
-        &mut execution,
-        &outcome,
-        &mut pending,
-        work_dir,
-    )
-    .await
+    finish(&caller, &plan, &mut execution, &outcome, pending, work_dir).await
 }
 
 /// Runs the engine over the execution's input on a blocking thread, writing to `sink`, which
@@ -325,7 +317,7 @@ pub(crate) async fn finish(
     plan: &Plan,
     execution: &mut Execution,
     outcome: &Outcome,
-    pending: &mut PendingEntries,
+    pending: PendingEntries,
     work_dir: &Path,
 ) -> ApiResult<()> {
     let processor = caller.tenant.processor();
@@ -1096,7 +1088,7 @@ async fn replace_aggregates(
             &execution.pipeline_id,
             ActivityKind::Aggregated,
             &execution.id,
-            &mut pending,
+            pending,
         )
         .await?;
     Ok(())
