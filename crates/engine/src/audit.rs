@@ -19,7 +19,9 @@
 //! each input and output, and the evaluated values and resources of results the evaluation
 //! threads reuse from their caches.
 //!
-//! The server stores records in the [`AuditFormat::Compact`] form: each chunk's block begins
+//! The server makes the records of rows read from a file again when they are read
+//! ([`crate::replay`]); it stores the records of other rows (inline, another pipeline's
+//! activities) in the [`AuditFormat::Compact`] form: each chunk's block begins
 //! with what every record repeats (execution, parameter names, output names and formulas), a
 //! reused evaluation is written once per block and named by number afterwards, and
 //! [`AuditBatch::decompress`] expands the block into exactly the records above. Most of a

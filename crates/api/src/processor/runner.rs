@@ -1,8 +1,8 @@
 //! Running executions: the engine reads the input on blocking threads and evaluates it on every
 //! core, encoding each chunk's rows into segment rows per group on the same threads; the sink
-//! gathers them into segments and writes them in batches; the execution then commits its
-//! versions (all visible at once), the pipeline's aggregations and the tenant's metrics are
-//! brought up to date, and the execution gets its final status.
+//! gathers them into segments, which a writer thread compresses and writes in batches; the
+//! execution then commits its versions (all visible at once), the pipeline's aggregations and
+//! the tenant's metrics are brought up to date, and the execution gets its final status.
 //!
 //! A tenant runs one execution at a time, so executions never interleave their writes, and the
 //! "latest version" of an activity is always the one the most recent execution wrote. An
