@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use sifr_engine::{
     ActivitySink, AuditFormat, ChunkEncoder, ChunkOutput, CsvInput, CsvOptions, EngineError,
     ExecutionOptions, FileResources, MetricDefinition, NoProgress, Outcome, PipelineDefinition,
-    Plan, RowError, SinkError, Stored, execute,
+    Plan, RowError, RowReader, SinkError, Stored, execute,
 };
 
 pub fn dec(text: &str) -> Decimal {
@@ -133,6 +133,18 @@ impl Run<'_> {
         csv: &[u8],
         resources: FileResources,
     ) -> Result<(Collected, Outcome), EngineError> {
+        let csv_options = CsvOptions::from_connector(plan.definition().connector_config.as_ref())?;
+        let input = CsvInput::new(csv, &plan.definition().transformer.parameters, &csv_options)?;
+        self.execute_input(plan, input, resources)
+    }
+
+    /// Runs rows that are not a CSV file.
+    pub fn execute_input(
+        &self,
+        plan: &Plan,
+        input: impl RowReader,
+        resources: FileResources,
+    ) -> Result<(Collected, Outcome), EngineError> {
         let options = ExecutionOptions {
             audit: self.audit,
             audit_format: self.audit_format,
@@ -140,8 +152,6 @@ impl Run<'_> {
             chunk_rows: self.chunk_rows,
             ..ExecutionOptions::new("pipeline1", "execution1", self.group)
         };
-        let csv_options = CsvOptions::from_connector(plan.definition().connector_config.as_ref())?;
-        let input = CsvInput::new(csv, &plan.definition().transformer.parameters, &csv_options)?;
         let mut sink = MemorySink(Collected::default());
         let outcome = execute(
             plan,

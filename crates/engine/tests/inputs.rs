@@ -2,12 +2,9 @@
 //! same rows in a file; rows that cannot be read become row errors; an iterator error stops
 //! the execution. And the CSV connector's options read from merged connector parameters.
 
-use std::sync::Arc;
-
 use serde_json::json;
 use sifr_engine::{
-    CsvOptions, EmptyCells, EngineError, ExecutionOptions, InputError, InputRecord, NoProgress,
-    Plan, RowReader, RowsInput, execute,
+    CsvOptions, EmptyCells, EngineError, InputError, InputRecord, Plan, RowReader, RowsInput,
 };
 
 use crate::common::*;
@@ -44,21 +41,11 @@ fn run(
     input: impl RowReader,
 ) -> Result<(Collected, sifr_engine::Outcome), EngineError> {
     let (_dir, resources) = resources(&[]);
-    let options = ExecutionOptions {
-        threads: 2,
+    Run {
         chunk_rows: 2,
-        ..ExecutionOptions::new("p", "e", "/")
-    };
-    let mut sink = MemorySink(Collected::default());
-    let outcome = execute(
-        plan,
-        input,
-        Arc::new(resources),
-        &options,
-        &mut sink,
-        &NoProgress,
-    )?;
-    Ok((sink.0, outcome))
+        ..Run::default()
+    }
+    .execute_input(plan, input, resources)
 }
 
 #[test]
