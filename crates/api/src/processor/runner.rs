@@ -210,7 +210,10 @@ async fn run(state: &AppState, tenant_id: &TenantId, execution_id: &str) -> ApiR
     let (outcome, mut sink) =
         evaluate(&caller, &execution, plan.clone(), input, sink, audit).await?;
     let pending = sink.take_pending()?;
-    audit_source::save_lookups(state, tenant_id, execution_id, &outcome.lookups).await?;
+    if !audit {
+        // What the records are made again with.
+        audit_source::save_lookups(state, tenant_id, execution_id, &outcome.lookups).await?;
+    }
 
     tracing::info!(
         execution = %execution_id,
