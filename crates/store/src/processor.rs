@@ -671,15 +671,16 @@ where
                 merged.extend(old);
                 rewritten.push((bucket, segment::blob_of(&merged)));
             }
-            for batch in rewritten.chunks(ROWS_PER_STATEMENT) {
+            // A range's blocks (64) go in one statement, moved into it rather than copied.
+            if !rewritten.is_empty() {
                 let mut query = QueryBuilder::<DB>::new(
                     "INSERT INTO activity_keys (pipeline_id, kind, bucket, entries) ",
                 );
-                query.push_values(batch, |mut row, (bucket, entries)| {
+                query.push_values(rewritten, |mut row, (bucket, entries)| {
                     row.push_bind(pipeline_id.to_owned())
                         .push_bind(kind)
-                        .push_bind(*bucket)
-                        .push_bind(entries.clone());
+                        .push_bind(bucket)
+                        .push_bind(entries);
                 });
                 query.push(
                     " ON CONFLICT (pipeline_id, kind, bucket) \
